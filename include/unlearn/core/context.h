@@ -1,0 +1,36 @@
+#pragma once
+// Device, thread and seed settings shared by every run.
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace unlearn {
+
+/// Where and how a computation runs. Example: RunContext().device(torch::kCPU).threads(2).seed(1)
+struct RunContext {
+  TORCH_ARG(torch::Device, device) = torch::kCPU;
+  /// Intra-op threads; 0 means all available cores.
+  TORCH_ARG(int, threads) = 0;
+  TORCH_ARG(uint64_t, seed) = 0;
+};
+
+/// Number of cores this process may use (honours the CPU affinity mask).
+int available_cores();
+
+/// Sets LibTorch's intra-op thread count (0 = all available cores) and returns the value used.
+/// LibTorch's default here is 1, which halves throughput on a 2-core machine.
+int configure_threads(int threads);
+
+/// Seeds LibTorch's global generator (CPU and, when present, CUDA).
+void seed_everything(uint64_t seed);
+
+/// Parses "cpu", "cuda" or "cuda:N"; throws InvalidArgument naming the value otherwise, and
+/// when CUDA is asked for but not available.
+torch::Device parse_device(const std::string& text);
+
+/// LibTorch's version as "major.minor.patch".
+std::string torch_version();
+
+}  // namespace unlearn

@@ -1,0 +1,59 @@
+#pragma once
+// The use cases of the command-line tool, one library call each: the CLI only parses options
+// and calls these. Each returns the JSON it reports.
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+
+#include "unlearn/core/context.h"
+#include "unlearn/core/observer.h"
+#include "unlearn/methods/option_table.h"
+#include "unlearn/train/trainer.h"
+
+namespace unlearn {
+
+/// `unlearn train`: a model trained on a data source, minus an optional --exclude selection.
+struct TrainJob {
+  std::string data = "fashion-mnist";
+  std::string arch = "allcnn";
+  double width = 1.0;
+  int64_t input_size = 0;  // 0: the data's own size
+  std::string exclude;     // empty: train on everything
+  bool allow_empty = false;
+  TrainOptions recipe;
+  std::string out;
+  bool force = false;
+};
+nlohmann::json run_train_job(const TrainJob& job, const RunContext& context, Observer& observer);
+
+/// `unlearn forget`: unlearn a selection from a model with one method, then evaluate the
+/// original, the unlearned and (when given) the retrained model on the same split.
+struct ForgetJob {
+  std::string model;
+  std::string data = "fashion-mnist";
+  std::string forget;
+  bool allow_empty = false;
+  std::string method = "psg";
+  OptionValues method_options;
+  std::string retrain;  // optional
+  std::string out;
+  std::string report;   // optional result JSON path
+  bool force = false;
+};
+nlohmann::json run_forget_job(const ForgetJob& job, const RunContext& context,
+                              Observer& observer);
+
+/// `unlearn eval`: metrics of a model on a split, beside an optional original and retrain.
+struct EvalJob {
+  std::string model;
+  std::string data = "fashion-mnist";
+  std::string forget;
+  bool allow_empty = false;
+  std::string original;  // optional
+  std::string retrain;   // optional
+};
+nlohmann::json run_eval_job(const EvalJob& job, const RunContext& context, Observer& observer);
+
+}  // namespace unlearn

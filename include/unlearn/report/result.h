@@ -1,0 +1,41 @@
+#pragma once
+// The result JSON (DESIGN.md's contract) and its plain-text table.
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "unlearn/core/observer.h"
+#include "unlearn/metrics/evaluator.h"
+#include "unlearn/select/selection.h"
+
+namespace unlearn {
+
+/// `models.<role>` entry: {"path", "metrics": {...}, "per_class_test": {...}, "time_s"?}.
+/// time_s is the model's training time when its provenance records one.
+nlohmann::json model_entry(const std::string& path, const Model& model,
+                           const ModelMetrics& metrics);
+
+/// `data`: source, forget expression and the four set sizes.
+nlohmann::json data_entry(const std::string& source, const Split& split);
+
+/// `env`: threads, LibTorch version, seed, device, tool version.
+nlohmann::json env_entry(int threads, uint64_t seed, const std::string& device);
+
+/// `trace`: one object per record: {"step": n, <name>: value, ...}.
+nlohmann::json trace_entry(const std::vector<TraceRecord>& trace);
+
+/// Adds `avg_gap` to every model entry (and at top level for `unlearned` or `model`) when a
+/// `retrain` entry is present.
+void add_avg_gaps(nlohmann::json& result);
+
+/// A side-by-side table of one or more result files: original and retrain once, then each
+/// unlearned model under its method's name; columns UA, RA, TA, FTA, RTA, MIA_efficacy,
+/// Avg-gap and time. Missing values print as "-".
+std::string format_table(const std::vector<nlohmann::json>& results);
+
+/// Reads a result JSON file; throws IoError / FormatError naming the file.
+nlohmann::json read_result(const std::string& path);
+
+}  // namespace unlearn

@@ -1,0 +1,81 @@
+#pragma once
+// The selection expression language (DESIGN.md): parsed once, evaluated on any Dataset.
+//
+//   expr    := or
+//   or      := and ("or" and)*
+//   and     := not ("and" not)*
+//   not     := "not" not | primary
+//   primary := "(" expr ")" | comparison | call
+//   comparison := field op value | field "in" "[" value ("," value)* "]" | field "in" "@" path
+//   op      := == != < <= > >= ~          (~ is a regular-expression search)
+//   field   := class | id | index | <metadata column>
+//   call    := random(p, seed)            (outliers(p) arrives with the clinical-data issue)
+//
+// `class` compares by number or by class name ("class == 'T-shirt/top'").
+
+#include <torch/arg.h>
+#include <torch/types.h>
+
+#include <memory>
+#include <string>
+
+#include "unlearn/data/dataset.h"
+
+namespace unlearn {
+
+namespace select_detail {
+struct Node;
+}
+
+class Selection {
+ public:
+  /// Parses `text`. Throws InvalidArgument "selection: <what> at column <c>: <text>\n<caret>"
+  /// where c is 1-based.
+  static Selection parse(const std::string& text);
+
+  /// Boolean mask (kBool, N) of the rows of `data` the expression selects. Unknown columns throw
+  /// InvalidArgument naming the column, its column in the text, and the known columns.
+  torch::Tensor mask(const Dataset& data) const;
+
+  /// True when the expression means something on a test set: false when it uses random(),
+  /// `id` or `index`, which identify training samples only.
+  bool applies_to_test() const;
+
+  /// Names of the metadata columns the expression reads (for per-group reporting).
+  std::vector<std::string> columns() const;
+
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+  std::shared_ptr<const select_detail::Node> root_;
+};
+
+/// Sorted int64 index sets of one Dataset.
+struct IndexSplit {
+  torch::Tensor forget;  // int64
+  torch::Tensor retain;  // int64
+};
+
+/// A selection applied to train and test.
+struct Split {
+  std::string expression;
+  IndexSplit train;
+  IndexSplit test;
+  /// False when the selection does not apply to test data (random(), id, index): then
+  /// test.forget is empty, test.retain is every test sample, and FTA/RTA are not reported.
+  bool has_test_part = true;
+};
+
+/// Options for `make_split`.  Example: make_split(sel, bundle, SplitOptions().allow_empty(true))
+struct SplitOptions {
+  /// Accept a selection that matches no training sample, or every one.
+  TORCH_ARG(bool, allow_empty) = false;
+};
+
+/// Applies `selection` to bundle.train and bundle.test. Throws InvalidArgument when the training
+/// forget set is empty or is the whole training set, unless allow_empty.
+Split make_split(const Selection& selection, const DataBundle& bundle,
+                 const SplitOptions& options = {});
+
+}  // namespace unlearn

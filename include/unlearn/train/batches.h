@@ -1,0 +1,39 @@
+#pragma once
+// Mini-batch index streams over a fixed set of rows. The data stay in one tensor; a batch is an
+// index_select, never a per-sample copy loop.
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <optional>
+
+namespace unlearn {
+
+/// Yields batches of `rows` (int64 indices) in a seeded random order, reshuffling after each pass.
+/// Example: BatchStream s(retain_idx, 64, seed); auto b = s.next();
+class BatchStream {
+ public:
+  BatchStream(torch::Tensor rows, int64_t batch_size, uint64_t seed, bool shuffle = true,
+              bool drop_last = false);
+  /// The next batch of row indices; starts a new pass when the current one is exhausted.
+  torch::Tensor next();
+  /// Batches in one pass.
+  int64_t batches_per_pass() const;
+  /// Completed passes so far.
+  int64_t passes() const { return passes_; }
+  int64_t size() const { return rows_.numel(); }
+
+ private:
+  void reshuffle();
+
+  torch::Tensor rows_;
+  torch::Tensor order_;
+  int64_t batch_size_;
+  bool shuffle_;
+  bool drop_last_;
+  int64_t cursor_ = 0;
+  int64_t passes_ = 0;
+  torch::Generator generator_;
+};
+
+}  // namespace unlearn

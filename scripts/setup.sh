@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages unlearn needs. Idempotent: packages already present are skipped,
+# so a second run costs one dpkg query.
+set -euo pipefail
+
+packages=(
+  build-essential cmake
+  libtorch-dev            # tensors, autograd, optimisers, serialisation
+  libopenblas0-pthread    # fast BLAS behind LibTorch
+  dataset-fashion-mnist   # the real data set behind --data fashion-mnist
+  libcli11-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev
+  zlib1g-dev              # gzipped IDX files
+  libsvm-dev              # RBF-SVM of MIA-efficacy
+  libssl-dev              # SHA-256 of inputs and outputs
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}"
+fi

@@ -1,0 +1,225 @@
+#include "unlearn/jobs/jobs.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <ctime>
+
+#include "unlearn/core/atomic_file.h"
+#include "unlearn/core/error.h"
+#include "unlearn/data/source.h"
+#include "unlearn/methods/registry.h"
+#include "unlearn/metrics/evaluator.h"
+#include "unlearn/models/model.h"
+#include "unlearn/report/result.h"
+#include "unlearn/select/selection.h"
+
+namespace unlearn {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+std::string device_name(const RunContext& context) { return context.device().str(); }
+
+/// Checks that a model can be applied to a data source.
+void check_compatible(const Model& model, const DataBundle& bundle, const std::string& path) {
+  const int64_t k = bundle.train.num_classes();
+  UNLEARN_CHECK(model.num_classes() == k, path, ": model has ", model.num_classes(),
+                " classes but data '", bundle.source, "' has ", k);
+}
+
+Split split_for(const std::string& expression, const DataBundle& bundle, bool allow_empty,
+                const char* flag) {
+  UNLEARN_CHECK_AS(UsageError, !expression.empty(), flag, " is required");
+  return make_split(Selection::parse(expression), bundle, SplitOptions().allow_empty(allow_empty));
+}
+
+/// Per-channel mean and standard deviation of uint8 images, scaled to [0,1].
+void data_statistics(const torch::Tensor& images, InputSpec& spec) {
+  auto x = images.to(torch::kFloat32).div_(255.0);
+  spec.mean.clear();
+  spec.std.clear();
+  for (int64_t c = 0; c < spec.channels; ++c) {
+    auto channel = x.select(1, std::min<int64_t>(c, x.size(1) - 1));
+    spec.mean.push_back(channel.mean().item<double>());
+    spec.std.push_back(std::max(channel.std().item<double>(), 1e-6));
+  }
+}
+
+nlohmann::json recipe_json(const TrainOptions& r) {
+  return {{"epochs", r.epochs()},   {"batch", r.batch()},
+          {"lr", r.lr()},           {"momentum", r.momentum()},
+          {"weight_decay", r.weight_decay()}, {"schedule", r.schedule()},
+          {"seed", r.seed()}};
+}
+
+
+nlohmann::json evaluate_entry(const Model& model, const std::string& path, const EvalData& data,
+                              const Split& split, const RunContext& context, Observer& observer) {
+  auto outputs = compute_outputs(model, data, 512, &observer);
+  auto metrics = evaluate(outputs, data, split, EvalOptions().seed(context.seed()));
+  return model_entry(path, model, metrics);
+}
+
+/// Eval data in `model`'s input format, reusing `shared` when the input specs agree.
+const EvalData& eval_data_for(const Model& model, const Model& reference, const EvalData& shared,
+                              const DataBundle& bundle, std::optional<EvalData>& storage) {
+  const auto& a = model.spec().input;
+  const auto& b = reference.spec().input;
+  if (a.channels == b.channels && a.size == b.size && a.mean == b.mean && a.std == b.std) {
+    return shared;
+  }
+  storage = make_eval_data(bundle, a);
+  return *storage;
+}
+
+}  // namespace
+
+nlohmann::json run_train_job(const TrainJob& job, const RunContext& context, Observer& observer) {
+  check_output_path(job.out, job.force, "--out");
+  job.recipe.validate();
+  DataBundle bundle = load_data(job.data);
+  const int64_t n = bundle.train.size();
+  torch::Tensor rows = torch::arange(n, torch::kInt64);
+  nlohmann::json selection = nullptr;
+  if (!job.exclude.empty()) {
+    Split split = split_for(job.exclude, bundle, job.allow_empty, "--exclude");
+    rows = split.train.retain;
+    selection = {{"exclude", job.exclude}, {"n_excluded", split.train.forget.numel()}};
+  }
+  UNLEARN_CHECK(rows.numel() > 0, "train: no training samples left after --exclude");
+
+  ModelSpec spec;
+  spec.arch = job.arch;
+  spec.input.channels = bundle.train.channels();
+  spec.input.size = job.input_size > 0 ? job.input_size : bundle.train.height();
+  data_statistics(bundle.train.images.index_select(0, rows), spec.input);
+  spec.options = ArchOptions(bundle.train.num_classes())
+                     .in_channels(spec.input.channels)
+                     .width(job.width)
+                     .input_size(spec.input.size);
+  spec.class_names = bundle.train.class_names;
+
+  seed_everything(job.recipe.seed());
+  Model model = Model::create(spec);
+  auto inputs = to_model_input(bundle.train.images, spec.input);
+  TrainReport report =
+      train_model(model, inputs, bundle.train.labels, rows, job.recipe, context, observer);
+
+  model.spec().provenance = {{"command", "train"},
+                             {"data", job.data},
+                             {"selection", selection},
+                             {"n_train", rows.numel()},
+                             {"recipe", recipe_json(job.recipe)},
+                             {"train_time_s", report.seconds},
+                             {"final_loss", report.final_loss},
+                             {"threads", context.threads()},
+                             {"torch_version", torch_version()},
+                             {"created", utc_now()}};
+  model.save(job.out, job.force, "--out");
+  return {{"out", job.out},
+          {"arch", job.arch},
+          {"n_train", rows.numel()},
+          {"time_s", report.seconds},
+          {"final_loss", report.final_loss}};
+}
+
+nlohmann::json run_forget_job(const ForgetJob& job, const RunContext& context,
+                              Observer& observer) {
+  check_output_path(job.out, job.force, "--out");
+  if (!job.report.empty()) check_output_path(job.report, job.force, "--report");
+  auto method = make_method(job.method, job.method_options);  // bad options fail before any work
+
+  Model original = Model::load(job.model);
+  std::optional<Model> retrain;
+  if (!job.retrain.empty()) retrain = Model::load(job.retrain);
+  DataBundle bundle = load_data(job.data);
+  check_compatible(original, bundle, job.model);
+  if (retrain) check_compatible(*retrain, bundle, job.retrain);
+  Split split = split_for(job.forget, bundle, job.allow_empty, "--forget");
+
+  EvalData data = make_eval_data(bundle, original.spec().input);
+  UnlearnData udata{data.train_inputs, data.train_labels, split.train.forget, split.train.retain};
+
+  seed_everything(context.seed());
+  const auto start = std::chrono::steady_clock::now();
+  MethodResult unlearned = method->run(original, udata, context, observer);
+  const double unlearn_seconds = seconds_since(start);
+
+  unlearned.model.spec().provenance = {{"command", "forget"},
+                                       {"parent", job.model},
+                                       {"data", job.data},
+                                       {"forget", job.forget},
+                                       {"method", method->name()},
+                                       {"method_options", method->options_json()},
+                                       {"unlearn_time_s", unlearn_seconds},
+                                       {"threads", context.threads()},
+                                       {"torch_version", torch_version()},
+                                       {"created", utc_now()}};
+
+  const auto eval_start = std::chrono::steady_clock::now();
+  nlohmann::json result;
+  result["command"] = "forget";
+  result["models"]["original"] = evaluate_entry(original, job.model, data, split, context, observer);
+  result["models"]["unlearned"] =
+      evaluate_entry(unlearned.model, job.out, data, split, context, observer);
+  if (retrain) {
+    std::optional<EvalData> own;
+    const EvalData& rdata = eval_data_for(*retrain, original, data, bundle, own);
+    result["models"]["retrain"] =
+        evaluate_entry(*retrain, job.retrain, rdata, split, context, observer);
+  }
+  add_avg_gaps(result);
+  result["time_s"] = {{"unlearn", unlearn_seconds}, {"evaluate", seconds_since(eval_start)}};
+  result["method"] = {{"name", method->name()},
+                      {"options", method->options_json()},
+                      {"summary", unlearned.summary}};
+  result["data"] = data_entry(job.data, split);
+  result["data"]["class_names"] = bundle.train.class_names;
+  result["env"] = env_entry(context.threads(), context.seed(), device_name(context));
+  result["trace"] = trace_entry(unlearned.trace);
+
+  unlearned.model.save(job.out, job.force, "--out");
+  if (!job.report.empty()) {
+    write_text_atomically(job.report, result.dump(2) + "\n", job.force, "--report");
+  }
+  return result;
+}
+
+nlohmann::json run_eval_job(const EvalJob& job, const RunContext& context, Observer& observer) {
+  Model model = Model::load(job.model);
+  DataBundle bundle = load_data(job.data);
+  check_compatible(model, bundle, job.model);
+  Split split = split_for(job.forget, bundle, job.allow_empty, "--forget");
+  EvalData data = make_eval_data(bundle, model.spec().input);
+
+  nlohmann::json result;
+  result["command"] = "eval";
+  result["models"]["model"] = evaluate_entry(model, job.model, data, split, context, observer);
+  for (const auto& [role, path] : {std::pair<std::string, std::string>{"original", job.original},
+                                   {"retrain", job.retrain}}) {
+    if (path.empty()) continue;
+    Model other = Model::load(path);
+    check_compatible(other, bundle, path);
+    std::optional<EvalData> own;
+    const EvalData& odata = eval_data_for(other, model, data, bundle, own);
+    result["models"][role] = evaluate_entry(other, path, odata, split, context, observer);
+  }
+  add_avg_gaps(result);
+  result["data"] = data_entry(job.data, split);
+  result["data"]["class_names"] = bundle.train.class_names;
+  result["env"] = env_entry(context.threads(), context.seed(), device_name(context));
+  return result;
+}
+
+}  // namespace unlearn

@@ -1,0 +1,103 @@
+#include "unlearn/methods/option_table.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+#include "unlearn/core/error.h"
+
+namespace unlearn {
+
+namespace {
+
+std::string bad_value(const std::string& flag, const std::string& text, const char* expected) {
+  return detail::concat("--", flag, ": expected ", expected, ", got '", text, "'");
+}
+
+}  // namespace
+
+OptionTable& OptionTable::add(const std::string& flag, const std::string& help, double& field) {
+  entries_.push_back({{flag, help, false},
+                      [&field, flag](const std::string& text) {
+                        char* end = nullptr;
+                        const double v = std::strtod(text.c_str(), &end);
+                        if (text.empty() || *end != '\0' || !std::isfinite(v)) {
+                          throw UsageError(bad_value(flag, text, "a number"));
+                        }
+                        field = v;
+                      },
+                      [&field] { return nlohmann::json(field); }});
+  return *this;
+}
+
+OptionTable& OptionTable::add(const std::string& flag, const std::string& help, int64_t& field) {
+  entries_.push_back({{flag, help, false},
+                      [&field, flag](const std::string& text) {
+                        char* end = nullptr;
+                        const long long v = std::strtoll(text.c_str(), &end, 10);
+                        if (text.empty() || *end != '\0') {
+                          throw UsageError(bad_value(flag, text, "an integer"));
+                        }
+                        field = v;
+                      },
+                      [&field] { return nlohmann::json(field); }});
+  return *this;
+}
+
+OptionTable& OptionTable::add(const std::string& flag, const std::string& help, bool& field) {
+  entries_.push_back({{flag, help, true},
+                      [&field, flag](const std::string& text) {
+                        if (text == "true" || text == "1" || text == "on") {
+                          field = true;
+                        } else if (text == "false" || text == "0" || text == "off") {
+                          field = false;
+                        } else {
+                          throw UsageError(bad_value(flag, text, "true or false"));
+                        }
+                      },
+                      [&field] { return nlohmann::json(field); }});
+  return *this;
+}
+
+OptionTable& OptionTable::add(const std::string& flag, const std::string& help,
+                              std::string& field, std::vector<std::string> choices) {
+  std::string list;
+  for (const auto& c : choices) list += (list.empty() ? "" : "|") + c;
+  entries_.push_back({{flag, help + " (" + list + ")", false},
+                      [&field, flag, choices, list](const std::string& text) {
+                        if (std::find(choices.begin(), choices.end(), text) == choices.end()) {
+                          throw UsageError(bad_value(flag, text, list.c_str()));
+                        }
+                        field = text;
+                      },
+                      [&field] { return nlohmann::json(field); }});
+  return *this;
+}
+
+void OptionTable::apply(const OptionValues& values, const std::string& method) const {
+  for (const auto& [flag, text] : values) {
+    auto it = std::find_if(entries_.begin(), entries_.end(),
+                           [&](const Entry& e) { return e.doc.flag == flag; });
+    if (it == entries_.end()) {
+      std::string known;
+      for (const auto& e : entries_) known += (known.empty() ? "--" : ", --") + e.doc.flag;
+      throw UsageError(detail::concat("method ", method, " has no option --", flag,
+                                      " (its options: ", known, ")"));
+    }
+    it->set(text);
+  }
+}
+
+std::vector<OptionDoc> OptionTable::docs() const {
+  std::vector<OptionDoc> out;
+  for (const auto& e : entries_) out.push_back(e.doc);
+  return out;
+}
+
+nlohmann::json OptionTable::to_json() const {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& e : entries_) j[e.doc.flag] = e.get();
+  return j;
+}
+
+}  // namespace unlearn

@@ -1,0 +1,70 @@
+#include "unlearn/methods/registry.h"
+
+#include "unlearn/core/error.h"
+#include "unlearn/methods/psg.h"
+
+namespace unlearn {
+
+namespace {
+
+std::vector<OptionDoc> psg_docs() {
+  PsgOptions o;
+  return psg_option_table(o).docs();
+}
+
+std::unique_ptr<Method> make_psg(const OptionValues& values) {
+  OptionValues rest = values;
+  PsgOptions o;
+  if (auto it = rest.find("preset"); it != rest.end()) {
+    o = psg_preset(it->second);
+    rest.erase(it);
+  }
+  psg_option_table(o).apply(rest, "psg");
+  return std::make_unique<Psg>(o, "psg");
+}
+
+std::unique_ptr<Method> make_boundary_shrink(const OptionValues& values) {
+  // These five values are what makes it Boundary Shrink.
+  for (const char* fixed : {"inner-steps", "step-size", "gamma", "lambda", "retain-weight"}) {
+    if (values.count(fixed)) {
+      throw UsageError(detail::concat("boundary-shrink fixes --", fixed,
+                                      " (K = 1, alpha = epsilon, gamma = lambda = phi = 0); use "
+                                      "--method psg to change it"));
+    }
+  }
+  OptionValues rest = values;
+  PsgOptions o = boundary_shrink_options();
+  if (auto it = rest.find("preset"); it != rest.end()) {
+    o = psg_preset(it->second).inner_steps(1).step_size(0).gamma(0).lambda(0).retain_weight(0);
+    rest.erase(it);
+  }
+  psg_option_table(o).apply(rest, "boundary-shrink");
+  return std::make_unique<Psg>(o, "boundary-shrink");
+}
+
+}  // namespace
+
+const std::vector<MethodEntry>& method_registry() {
+  static const std::vector<MethodEntry> entries{
+      {"psg", "boundary-based bilevel unlearning with perturbed sign gradients (Nahass et al.)",
+       psg_docs, {"authors", "authors-exact"}, make_psg},
+      {"boundary-shrink", "Boundary Shrink (Chen et al. 2023): PSG with K=1, gamma=lambda=phi=0",
+       psg_docs, {"authors", "authors-exact"}, make_boundary_shrink},
+  };
+  return entries;
+}
+
+const MethodEntry& find_method(const std::string& name) {
+  std::string known;
+  for (const auto& e : method_registry()) {
+    if (e.name == name) return e;
+    known += (known.empty() ? "" : ", ") + e.name;
+  }
+  throw UsageError(detail::concat("--method: unknown method '", name, "' (available: ", known, ")"));
+}
+
+std::unique_ptr<Method> make_method(const std::string& name, const OptionValues& values) {
+  return find_method(name).make(values);
+}
+
+}  // namespace unlearn

@@ -1,0 +1,84 @@
+#include "unlearn/metrics/evaluator.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "unlearn/core/error.h"
+#include "unlearn/metrics/accuracy.h"
+#include "unlearn/metrics/mia.h"
+
+namespace unlearn {
+
+EvalData make_eval_data(const DataBundle& bundle, const InputSpec& spec) {
+  EvalData d;
+  d.train_inputs = to_model_input(bundle.train.images, spec);
+  d.train_labels = bundle.train.labels;
+  d.test_inputs = to_model_input(bundle.test.images, spec);
+  d.test_labels = bundle.test.labels;
+  d.class_names = bundle.train.class_names;
+  return d;
+}
+
+torch::Tensor predict_logits(const Model& model, const torch::Tensor& inputs, int64_t batch,
+                             Observer* observer) {
+  UNLEARN_CHECK(batch > 0, "predict: batch must be positive, got ", batch);
+  const bool was_training = model.is_training();
+  const_cast<Model&>(model).train(false);
+  torch::InferenceMode guard;
+  const auto device = model.device();
+  const int64_t n = inputs.size(0);
+  std::vector<torch::Tensor> parts;
+  if (observer) observer->begin("evaluate", n);
+  for (int64_t start = 0; start < n; start += batch) {
+    const int64_t end = std::min(start + batch, n);
+    parts.push_back(model.logits(inputs.slice(0, start, end).to(device)).to(torch::kCPU));
+    if (observer) observer->progress(end, "");
+  }
+  if (observer) observer->end();
+  const_cast<Model&>(model).train(was_training);
+  if (parts.empty()) return torch::zeros({0, model.num_classes()});
+  return torch::cat(parts);
+}
+
+ModelOutputs compute_outputs(const Model& model, const EvalData& data, int64_t batch,
+                             Observer* observer) {
+  return {predict_logits(model, data.train_inputs, batch, observer),
+          predict_logits(model, data.test_inputs, batch, observer)};
+}
+
+ModelMetrics evaluate(const ModelOutputs& out, const EvalData& data, const Split& split,
+                      const EvalOptions& options) {
+  auto rows = [](const torch::Tensor& t, const torch::Tensor& idx) { return t.index_select(0, idx); };
+  ModelMetrics m;
+  const auto& tr = split.train;
+  m.metrics["UA"] = 100.0 - accuracy_percent(rows(out.train_logits, tr.forget),
+                                             rows(data.train_labels, tr.forget));
+  m.metrics["RA"] = accuracy_percent(rows(out.train_logits, tr.retain),
+                                     rows(data.train_labels, tr.retain));
+  m.metrics["TA"] = accuracy_percent(out.test_logits, data.test_labels);
+  if (split.has_test_part) {
+    const auto& te = split.test;
+    if (te.forget.numel() > 0) {
+      m.metrics["FTA"] = accuracy_percent(rows(out.test_logits, te.forget),
+                                          rows(data.test_labels, te.forget));
+    }
+    if (te.retain.numel() > 0) {
+      m.metrics["RTA"] = accuracy_percent(rows(out.test_logits, te.retain),
+                                          rows(data.test_labels, te.retain));
+    }
+  }
+  // MIA-efficacy (SalUn): members are retain-train samples, non-members the test samples.
+  auto retain_p = true_class_probability(rows(out.train_logits, tr.retain),
+                                         rows(data.train_labels, tr.retain));
+  auto test_p = true_class_probability(out.test_logits, data.test_labels);
+  auto forget_p = true_class_probability(rows(out.train_logits, tr.forget),
+                                         rows(data.train_labels, tr.forget));
+  m.metrics["MIA_efficacy"] =
+      mia_efficacy(retain_p, test_p, forget_p, MiaOptions().seed(options.seed()));
+  m.per_class_test = per_class_accuracy(out.test_logits.argmax(1), data.test_labels,
+                                        static_cast<int64_t>(data.class_names.size()));
+  return m;
+}
+
+}  // namespace unlearn

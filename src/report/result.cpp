@@ -1,0 +1,165 @@
+#include "unlearn/report/result.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "unlearn/core/context.h"
+#include "unlearn/core/error.h"
+
+#ifndef UNLEARN_VERSION
+#define UNLEARN_VERSION "unknown"
+#endif
+
+namespace unlearn {
+
+namespace {
+
+const char* const kColumns[] = {"UA", "RA", "TA", "FTA", "RTA", "MIA_efficacy"};
+
+/// JSON has no NaN: undefined metrics are left out rather than written as null.
+void put_finite(nlohmann::json& j, const std::string& key, double v) {
+  if (std::isfinite(v)) j[key] = v;
+}
+
+std::string cell(const nlohmann::json& j, const char* key, const char* fmt) {
+  if (!j.is_object() || !j.contains(key) || !j.at(key).is_number()) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, fmt, j.at(key).get<double>());
+  return buf;
+}
+
+}  // namespace
+
+nlohmann::json model_entry(const std::string& path, const Model& model,
+                           const ModelMetrics& metrics) {
+  nlohmann::json e{{"path", path}, {"metrics", nlohmann::json::object()}};
+  for (const auto& [name, v] : metrics.metrics) put_finite(e["metrics"], name, v);
+  nlohmann::json per_class = nlohmann::json::object();
+  const auto& names = model.spec().class_names;
+  for (size_t k = 0; k < metrics.per_class_test.size(); ++k) {
+    put_finite(per_class, k < names.size() ? names[k] : std::to_string(k),
+               metrics.per_class_test[k]);
+  }
+  e["per_class_test"] = per_class;
+  const auto& prov = model.spec().provenance;
+  if (prov.contains("train_time_s")) e["time_s"] = prov.at("train_time_s");
+  return e;
+}
+
+nlohmann::json data_entry(const std::string& source, const Split& split) {
+  return {{"source", source},
+          {"forget", split.expression},
+          {"n_forget_train", split.train.forget.numel()},
+          {"n_retain_train", split.train.retain.numel()},
+          {"n_forget_test", split.test.forget.numel()},
+          {"n_retain_test", split.test.retain.numel()},
+          {"has_test_part", split.has_test_part}};
+}
+
+nlohmann::json env_entry(int threads, uint64_t seed, const std::string& device) {
+  return {{"threads", threads},
+          {"torch_version", torch_version()},
+          {"seed", seed},
+          {"device", device},
+          {"unlearn_version", UNLEARN_VERSION}};
+}
+
+nlohmann::json trace_entry(const std::vector<TraceRecord>& trace) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : trace) {
+    nlohmann::json j{{"step", r.step}};
+    for (const auto& [k, v] : r.values) put_finite(j, k, v);
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+void add_avg_gaps(nlohmann::json& result) {
+  if (!result.contains("models") || !result["models"].contains("retrain")) return;
+  const auto& re = result["models"]["retrain"]["metrics"];
+  MetricMap re_map;
+  for (auto it = re.begin(); it != re.end(); ++it) re_map[it.key()] = it.value().get<double>();
+  for (auto it = result["models"].begin(); it != result["models"].end(); ++it) {
+    if (it.key() == "retrain") continue;
+    MetricMap m;
+    for (auto jt = it.value()["metrics"].begin(); jt != it.value()["metrics"].end(); ++jt) {
+      m[jt.key()] = jt.value().get<double>();
+    }
+    try {
+      it.value()["avg_gap"] = avg_gap(m, re_map);
+    } catch (const InvalidArgument&) {
+      // A metric is undefined (e.g. an empty forget set): no gap to report.
+    }
+  }
+  for (const char* role : {"unlearned", "model"}) {
+    if (result["models"].contains(role) && result["models"][role].contains("avg_gap")) {
+      result["avg_gap"] = result["models"][role]["avg_gap"];
+    }
+  }
+}
+
+std::string format_table(const std::vector<nlohmann::json>& results) {
+  struct Row {
+    std::string name;
+    nlohmann::json entry;
+    nlohmann::json time;
+  };
+  std::vector<Row> rows;
+  auto add = [&](const std::string& name, const nlohmann::json& entry, const nlohmann::json& t) {
+    for (const auto& r : rows) {
+      if (r.name == name) return;
+    }
+    rows.push_back({name, entry, t});
+  };
+  for (const auto& r : results) {
+    if (!r.contains("models")) continue;
+    const auto& models = r.at("models");
+    auto time_of = [](const nlohmann::json& e) {
+      return e.contains("time_s") ? e.at("time_s") : nlohmann::json();
+    };
+    if (models.contains("original")) add("original", models.at("original"), time_of(models.at("original")));
+    if (models.contains("retrain")) add("retrain", models.at("retrain"), time_of(models.at("retrain")));
+  }
+  for (const auto& r : results) {
+    if (!r.contains("models")) continue;
+    const auto& models = r.at("models");
+    for (const char* role : {"unlearned", "model"}) {
+      if (!models.contains(role)) continue;
+      std::string name = r.contains("method") ? r.at("method").value("name", role) : role;
+      nlohmann::json t = r.contains("time_s") && r.at("time_s").contains("unlearn")
+                             ? r.at("time_s").at("unlearn")
+                             : nlohmann::json();
+      add(name, models.at(role), t);
+    }
+  }
+  std::ostringstream out;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-18s %7s %7s %7s %7s %7s %7s %8s %9s\n", "model", "UA", "RA",
+                "TA", "FTA", "RTA", "MIA", "Avg-gap", "time(s)");
+  out << line;
+  for (const auto& r : rows) {
+    const auto& m = r.entry.contains("metrics") ? r.entry.at("metrics") : nlohmann::json();
+    std::string time = r.time.is_number() ? cell(nlohmann::json{{"t", r.time}}, "t", "%.1f") : "-";
+    std::snprintf(line, sizeof line, "%-18s %7s %7s %7s %7s %7s %7s %8s %9s\n", r.name.c_str(),
+                  cell(m, kColumns[0], "%.2f").c_str(), cell(m, kColumns[1], "%.2f").c_str(),
+                  cell(m, kColumns[2], "%.2f").c_str(), cell(m, kColumns[3], "%.2f").c_str(),
+                  cell(m, kColumns[4], "%.2f").c_str(), cell(m, kColumns[5], "%.2f").c_str(),
+                  cell(r.entry, "avg_gap", "%.2f").c_str(), time.c_str());
+    out << line;
+  }
+  return out.str();
+}
+
+nlohmann::json read_result(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw IoError(detail::concat("cannot open result file '", path, "'"));
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw FormatError(detail::concat(path, ": not valid JSON at byte ", e.byte, ": ", e.what()));
+  }
+}
+
+}  // namespace unlearn

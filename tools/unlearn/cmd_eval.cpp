@@ -1,0 +1,37 @@
+// unlearn eval: the metrics of a model on a selection, beside the original and the retrain.
+
+#include <cstdio>
+
+#include "common.h"
+#include "console.h"
+#include "unlearn/jobs/jobs.h"
+#include "unlearn/report/result.h"
+
+namespace unlearn::cli {
+
+void register_eval(CLI::App& app) {
+  auto* sub = app.add_subcommand("eval", "evaluate a model on a forget selection");
+  auto job = std::make_shared<EvalJob>();
+  auto common = std::make_shared<CommonOptions>();
+  auto json = std::make_shared<bool>(false);
+  sub->add_option("--model", job->model, "model file to evaluate")->required();
+  sub->add_option("--data", job->data, "data source")->capture_default_str();
+  sub->add_option("--forget", job->forget, "selection expression of the forget set")->required();
+  sub->add_flag("--allow-empty", job->allow_empty, "accept a selection matching nothing or everything");
+  sub->add_option("--original", job->original, "the original model, for comparison");
+  sub->add_option("--retrain", job->retrain, "the retrained gold standard, for Avg-gap");
+  sub->add_flag("--json", *json, "print the result JSON instead of a table");
+  add_common_options(sub, *common);
+  sub->callback([=] {
+    RunContext context = common->apply();
+    ConsoleObserver observer(common->quiet || *json);
+    auto result = run_eval_job(*job, context, observer);
+    if (*json) {
+      std::printf("%s\n", result.dump(2).c_str());
+    } else {
+      std::printf("%s", format_table({result}).c_str());
+    }
+  });
+}
+
+}  // namespace unlearn::cli

@@ -1,0 +1,75 @@
+// unlearn forget: remove a selection's influence from a model with one method.
+
+#include <cstdio>
+#include <map>
+
+#include "common.h"
+#include "console.h"
+#include "unlearn/jobs/jobs.h"
+#include "unlearn/methods/registry.h"
+#include "unlearn/report/result.h"
+
+namespace unlearn::cli {
+
+void register_forget(CLI::App& app, const std::string& method_name) {
+  auto* sub = app.add_subcommand("forget", "unlearn a selection from a model");
+  auto job = std::make_shared<ForgetJob>();
+  auto common = std::make_shared<CommonOptions>();
+  job->method = method_name;
+
+  sub->add_option("--model", job->model, "model file to unlearn from")->required();
+  sub->add_option("--data", job->data, "data source the model was trained on")->capture_default_str();
+  sub->add_option("--forget", job->forget, "selection expression of the data to forget")->required();
+  sub->add_flag("--allow-empty", job->allow_empty, "accept a selection matching nothing or everything");
+  std::string method_list;
+  for (const auto& e : method_registry()) method_list += (method_list.empty() ? "" : ", ") + e.name;
+  sub->add_option("--method", job->method, "unlearning method: " + method_list)->capture_default_str();
+  sub->add_option("--retrain", job->retrain, "retrained gold-standard model, for Avg-gap");
+  sub->add_option("--out", job->out, "unlearned model file to write")->required();
+  sub->add_option("--report", job->report, "result JSON to write");
+  sub->add_flag("--force", job->force, "overwrite existing outputs");
+  add_common_options(sub, *common);
+
+  // The chosen method's own options; values stay text until the method parses them.
+  auto values = std::make_shared<std::map<std::string, std::string>>();
+  auto switches = std::make_shared<std::map<std::string, bool>>();
+  auto given = std::make_shared<std::vector<std::pair<std::string, CLI::Option*>>>();
+  const MethodEntry& entry = find_method(method_name);
+  auto* group = sub->add_option_group(method_name + " options");
+  if (!entry.presets.empty()) {
+    std::string presets;
+    for (const auto& p : entry.presets) presets += (presets.empty() ? "" : "|") + p;
+    given->push_back({"preset", group->add_option("--preset", (*values)["preset"],
+                                                  "start from a named set of values: " + presets)});
+  }
+  for (const auto& doc : entry.options()) {
+    CLI::Option* opt;
+    if (doc.is_switch) {
+      opt = group->add_flag("--" + doc.flag + ",!--no-" + doc.flag, (*switches)[doc.flag], doc.help);
+    } else {
+      opt = group->add_option("--" + doc.flag, (*values)[doc.flag], doc.help);
+    }
+    given->push_back({doc.flag, opt});
+  }
+
+  sub->callback([=] {
+    RunContext context = common->apply();
+    for (const auto& [flag, opt] : *given) {
+      if (opt->count() == 0) continue;
+      if (switches->count(flag)) {
+        job->method_options[flag] = switches->at(flag) ? "true" : "false";
+      } else {
+        job->method_options[flag] = values->at(flag);
+      }
+    }
+    ConsoleObserver observer(common->quiet);
+    auto result = run_forget_job(*job, context, observer);
+    if (!common->quiet) {
+      std::printf("%s", format_table({result}).c_str());
+      std::printf("unlearned model -> %s%s%s\n", job->out.c_str(),
+                  job->report.empty() ? "" : ", result -> ", job->report.c_str());
+    }
+  });
+}
+
+}  // namespace unlearn::cli

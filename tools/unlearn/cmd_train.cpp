@@ -1,0 +1,58 @@
+// unlearn train: train a classifier; with --exclude, the retrain gold standard.
+
+#include <cstdio>
+
+#include "common.h"
+#include "console.h"
+#include "unlearn/jobs/jobs.h"
+#include "unlearn/models/model.h"
+
+namespace unlearn::cli {
+
+void register_train(CLI::App& app) {
+  auto* sub = app.add_subcommand("train", "train a classifier (with --exclude: the retrain gold standard)");
+  auto job = std::make_shared<TrainJob>();
+  auto common = std::make_shared<CommonOptions>();
+  auto epochs = std::make_shared<int64_t>(job->recipe.epochs());
+  auto batch = std::make_shared<int64_t>(job->recipe.batch());
+  auto lr = std::make_shared<double>(job->recipe.lr());
+  auto momentum = std::make_shared<double>(job->recipe.momentum());
+  auto wd = std::make_shared<double>(job->recipe.weight_decay());
+  auto schedule = std::make_shared<std::string>(job->recipe.schedule());
+
+  sub->add_option("--data", job->data, "data source (fashion-mnist, idx:DIR, DIR)")->capture_default_str();
+  sub->add_option("--model", job->arch, "architecture")
+      ->check(CLI::IsMember(architecture_names()))
+      ->capture_default_str();
+  sub->add_option("--width", job->width, "width multiplier")->capture_default_str();
+  sub->add_option("--input-size", job->input_size, "input side in pixels (default: the data's)");
+  sub->add_option("--epochs", *epochs, "training epochs")->capture_default_str();
+  sub->add_option("--batch", *batch, "batch size")->capture_default_str();
+  sub->add_option("--lr", *lr, "peak learning rate")->capture_default_str();
+  sub->add_option("--momentum", *momentum, "SGD momentum")->capture_default_str();
+  sub->add_option("--weight-decay", *wd, "weight decay")->capture_default_str();
+  sub->add_option("--schedule", *schedule, "learning-rate schedule")
+      ->check(CLI::IsMember({"constant", "cosine", "step"}))
+      ->capture_default_str();
+  sub->add_option("--exclude", job->exclude, "selection to leave out (the retrain gold standard)");
+  sub->add_flag("--allow-empty", job->allow_empty, "accept a selection matching nothing or everything");
+  sub->add_option("--out", job->out, "model file to write")->required();
+  sub->add_flag("--force", job->force, "overwrite an existing --out");
+  add_common_options(sub, *common);
+
+  sub->callback([=] {
+    RunContext context = common->apply();
+    job->recipe.epochs(*epochs).batch(*batch).lr(*lr).momentum(*momentum).weight_decay(*wd)
+        .schedule(*schedule).seed(common->seed);
+    ConsoleObserver observer(common->quiet);
+    auto summary = run_train_job(*job, context, observer);
+    if (!common->quiet) {
+      std::printf("trained %s on %lld samples in %.1f s (final loss %.4f) -> %s\n",
+                  job->arch.c_str(), static_cast<long long>(summary["n_train"].get<int64_t>()),
+                  summary["time_s"].get<double>(), summary["final_loss"].get<double>(),
+                  job->out.c_str());
+    }
+  });
+}
+
+}  // namespace unlearn::cli

@@ -1,0 +1,33 @@
+#pragma once
+// Options every subcommand takes, and the registration functions of the subcommands.
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "unlearn/core/context.h"
+
+namespace unlearn::cli {
+
+struct CommonOptions {
+  int threads = 0;  // 0: all available cores
+  uint64_t seed = 0;
+  std::string device = "cpu";
+  bool quiet = false;
+  std::string config;  // expanded into flags before parsing (see config.h)
+
+  /// Applies threads, device and seed; returns the context for library calls.
+  RunContext apply() const;
+};
+
+void add_common_options(CLI::App* sub, CommonOptions& options);
+
+/// Each registers one subcommand on `app`. `method` is the --method value found in the
+/// arguments before parsing, so `forget` can declare that method's options.
+void register_train(CLI::App& app);
+void register_forget(CLI::App& app, const std::string& method);
+void register_eval(CLI::App& app);
+void register_report(CLI::App& app);
+
+}  // namespace unlearn::cli

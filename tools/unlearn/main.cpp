@@ -1,0 +1,61 @@
+// unlearn: post-deployment model revision by machine unlearning. Each subcommand parses its
+// options and calls one library function (include/unlearn/jobs/jobs.h).
+
+#include <c10/util/Exception.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "common.h"
+#include "config.h"
+#include "unlearn/core/error.h"
+
+#ifndef UNLEARN_VERSION
+#define UNLEARN_VERSION "unknown"
+#endif
+
+namespace {
+
+int fail(int code, const std::string& what) {
+  std::fprintf(stderr, "error: %s\n", what.c_str());
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace unlearn;
+  try {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    args = cli::expand_config(args);
+
+    CLI::App app{"unlearn: remove the influence of selected training data from a classifier, "
+                 "and measure how close the result is to retraining"};
+    app.set_version_flag("--version", UNLEARN_VERSION);
+    app.require_subcommand(1);
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    cli::register_train(app);
+    cli::register_forget(app, cli::find_flag_value(args, "--method", "psg"));
+    cli::register_eval(app);
+    cli::register_report(app);
+
+    std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 parses a reversed list
+    try {
+      app.parse(reversed);
+    } catch (const CLI::ParseError& e) {
+      if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+      app.exit(e);
+      return 2;
+    }
+    return 0;
+  } catch (const UsageError& e) {
+    return fail(2, e.what());
+  } catch (const Error& e) {
+    return fail(1, e.what());
+  } catch (const c10::Error& e) {
+    return fail(1, e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return fail(1, e.what());
+  }
+}

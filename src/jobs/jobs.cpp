@@ -66,7 +66,7 @@ nlohmann::json recipe_json(const TrainOptions& r) {
 
 nlohmann::json evaluate_entry(const Model& model, const std::string& path, const EvalData& data,
                               const Split& split, const RunContext& context, Observer& observer) {
-  auto outputs = compute_outputs(model, data, 512, &observer);
+  auto outputs = compute_outputs(model, data, 128, &observer);
   auto metrics = evaluate(outputs, data, split, EvalOptions().seed(context.seed()));
   return model_entry(path, model, metrics);
 }

@@ -17,7 +17,13 @@ namespace unlearn {
 namespace F = torch::nn::functional;
 
 void PsgOptions::validate() const {
-  search_options({0.5}, {0.5}).validate();
+  try {
+    search_options({0.5}, {0.5}).validate();
+  } catch (const UsageError&) {
+    throw;
+  } catch (const InvalidArgument& e) {
+    throw UsageError(e.what());  // an option value from the user: a usage problem
+  }
   auto one_of = [](const std::string& flag, const std::string& v,
                    std::initializer_list<const char*> choices) {
     std::string list;

@@ -8,8 +8,7 @@
 namespace unlearn {
 
 void InputSpec::validate() const {
-  UNLEARN_CHECK(channels == 1 || channels == 3, "input spec: channels must be 1 or 3, got ",
-                channels);
+  UNLEARN_CHECK(channels >= 1, "input spec: channels must be positive, got ", channels);
   UNLEARN_CHECK(size >= 1, "input spec: size must be positive, got ", size);
   UNLEARN_CHECK(static_cast<int64_t>(mean.size()) == channels &&
                     static_cast<int64_t>(std.size()) == channels,

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
@@ -188,7 +189,13 @@ void Model::save(const std::string& path, bool force, const std::string& flag) c
     auto cpu_copy = device().is_cpu() ? module_ : module_->clone(torch::Device(torch::kCPU));
     cpu_copy->save(state);
     archive.write("state", state);
-    archive.save_to(tmp);
+    // Through a stream, the archive's inner folder name is fixed ("archive") rather than taken
+    // from the (temporary) file name, so equal models give equal bytes.
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out) throw IoError(detail::concat(flag, ": cannot open '", tmp, "' for writing"));
+    archive.save_to(out);
+    out.close();
+    if (!out) throw IoError(detail::concat(flag, ": writing '", tmp, "' failed"));
   });
 }
 

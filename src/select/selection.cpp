@@ -83,12 +83,13 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-/// "selection: <what> at column <c>: <text>\n<caret>[\n<note>]".
+/// "selection: <what> at column <c>\n  <text>\n  <caret>[\n<note>]". The expression sits on a
+/// line of its own so the caret lines up whatever prefix the caller prints before the message.
 InvalidArgument error_at(const std::string& text, size_t pos, const std::string& what,
                          const std::string& note = "") {
   const size_t column = display_width(text, pos) + 1;
-  const std::string head = detail::concat("selection: ", what, " at column ", column, ": ");
-  std::string msg = head + text + "\n" + std::string(display_width(head) + column - 1, ' ') + "^";
+  std::string msg = detail::concat("selection: ", what, " at column ", column, "\n  ", text,
+                                   "\n  ", std::string(column - 1, ' '), "^");
   if (!note.empty()) msg += "\n" + note;
   return InvalidArgument(msg);
 }

@@ -255,16 +255,16 @@ TEST(Selection, ErrorColumns) {
 TEST(Selection, ErrorShowsTextAndCaret) {
   const std::string expr = "class == 0 and (x";
   const std::string msg = parse_error(expr);
-  const size_t newline = msg.find('\n');
-  ASSERT_NE(newline, std::string::npos) << msg;
-  const std::string first = msg.substr(0, newline);
-  const std::string caret = msg.substr(newline + 1, msg.find('\n', newline + 1) - newline - 1);
-  ASSERT_GE(first.size(), expr.size());
-  EXPECT_EQ(first.substr(first.size() - expr.size()), expr);
+  // Line 1: what and where; line 2: the expression, indented; line 3: the caret under it.
+  const size_t first_nl = msg.find('\n');
+  ASSERT_NE(first_nl, std::string::npos) << msg;
+  const size_t second_nl = msg.find('\n', first_nl + 1);
+  ASSERT_NE(second_nl, std::string::npos) << msg;
+  EXPECT_TRUE(contains(msg.substr(0, first_nl), "at column 18")) << msg;
+  EXPECT_EQ(msg.substr(first_nl + 1, second_nl - first_nl - 1), "  " + expr) << msg;
+  const std::string caret = msg.substr(second_nl + 1, msg.find('\n', second_nl + 1) - second_nl - 1);
   // The caret sits under column 18, one past the end of the text.
-  const size_t text_start = first.size() - expr.size();
-  EXPECT_TRUE(contains(first, "at column 18")) << msg;
-  EXPECT_EQ(caret, std::string(text_start + 17, ' ') + "^") << msg;
+  EXPECT_EQ(caret, "  " + std::string(17, ' ') + "^") << msg;
 }
 
 TEST(Selection, OutliersNotYet) {

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Configures and builds unlearn (CMake, Release, precompiled headers) into build/.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+cmake --build "$root/build" -j "$jobs"

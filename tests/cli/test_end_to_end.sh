@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# train -> train --exclude -> forget (psg, boundary-shrink) -> eval -> report on tiny data.
+source "$(dirname "$0")/lib.sh"
+common=(--data "$DATA" --model small-cnn --width 0.5 --epochs 4 --batch 16 --lr 0.05 --quiet)
+
+expect_exit 0 "train" -- "$UNLEARN" train "${common[@]}" --out orig.pt
+expect_exit 0 "train --exclude" -- "$UNLEARN" train "${common[@]}" --exclude 'class == 0' --out re.pt
+[ -f orig.pt ] && [ -f re.pt ] || fail "models were not written"
+
+expect_exit 0 "forget psg" -- "$UNLEARN" forget --model orig.pt --data "$DATA" \
+  --forget 'class == "T-shirt/top"' --method psg --retrain re.pt --out psg.pt --report psg.json \
+  --lr 0.05 --passes 5 --batch 8
+for key in '"original"' '"unlearned"' '"retrain"' '"UA"' '"RA"' '"TA"' '"FTA"' '"RTA"' \
+  '"MIA_efficacy"' '"avg_gap"' '"unlearn"' '"options"' '"n_forget_train"' '"torch_version"' \
+  '"threads"' '"trace"' '"flip_rate"' '"relabel_counts"'; do
+  grep -q "$key" psg.json || fail "psg.json lacks $key"
+done
+grep -q '"n_forget_train": 40' psg.json || fail "psg.json: expected 40 forget samples"
+grep -q 'psg' out.txt || fail "forget did not print its table"
+
+expect_exit 0 "forget boundary-shrink" -- "$UNLEARN" forget --model orig.pt --data "$DATA" \
+  --forget 'class == 0' --method boundary-shrink --out bs.pt --report bs.json --passes 2 --quiet
+expect_exit 0 "forget with a YAML config" -- bash -c "printf 'lr: 0.01\npasses: 1\nquantize: false\n' > cfg.yaml &&
+  '$UNLEARN' forget --config cfg.yaml --model orig.pt --data '$DATA' --forget 'class == 1' \
+  --out cfg.pt --report cfg.json --passes 2 --quiet"
+grep -q '"passes": 2' cfg.json || fail "command-line --passes should win over the config"
+grep -q '"lr": 0.01' cfg.json || fail "config lr was not applied"
+grep -q '"quantize": false' cfg.json || fail "config quantize: false was not applied"
+
+expect_exit 0 "forget random subset" -- "$UNLEARN" forget --model orig.pt --data "$DATA" \
+  --forget 'random(0.1, 3)' --out rnd.pt --report rnd.json --passes 1 --quiet
+grep -q '"FTA"' rnd.json && fail "a random() selection has no test part: FTA must be absent"
+
+expect_exit 0 "eval --json" -- "$UNLEARN" eval --model psg.pt --data "$DATA" --forget 'class == 0' \
+  --original orig.pt --retrain re.pt --json
+grep -q '"model"' out.txt && grep -q '"avg_gap"' out.txt || fail "eval --json lacks model/avg_gap"
+
+expect_exit 0 "report" -- "$UNLEARN" report psg.json bs.json
+for row in original retrain psg boundary-shrink; do
+  grep -q "^$row " out.txt || fail "report table lacks the $row row"
+done
+finish

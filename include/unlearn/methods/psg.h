@@ -34,16 +34,16 @@ struct PsgOptions {
   TORCH_ARG(double, temperature) = 1.0;
   TORCH_ARG(int64_t, top_k) = 0;  // 0: all classes
   // Upper level: the model update.
-  TORCH_ARG(double, retain_weight) = 0;
+  TORCH_ARG(double, retain_weight) = 0.5;
   TORCH_ARG(std::string, retain_target) = "labels";
   TORCH_ARG(std::string, optimizer) = "sgd";
-  TORCH_ARG(double, lr) = 1e-5;
+  TORCH_ARG(double, lr) = 2e-3;
   TORCH_ARG(double, momentum) = 0.9;
   TORCH_ARG(double, weight_decay) = 0;
   TORCH_ARG(int64_t, passes) = 10;
   TORCH_ARG(int64_t, batch) = 64;
   TORCH_ARG(int64_t, retain_batch) = 64;
-  TORCH_ARG(double, target_forget_acc) = -1;  // percent; < 0: off
+  TORCH_ARG(double, target_forget_acc) = 1;  // percent; < 0: off
   TORCH_ARG(double, grad_tol) = -1;           // < 0: off
   TORCH_ARG(std::string, bn_mode) = "train";
   TORCH_ARG(int64_t, recalibrate_samples) = 2048;

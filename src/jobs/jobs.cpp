@@ -10,6 +10,7 @@
 #include "unlearn/data/source.h"
 #include "unlearn/methods/registry.h"
 #include "unlearn/metrics/evaluator.h"
+#include "unlearn/metrics/output_cache.h"
 #include "unlearn/models/model.h"
 #include "unlearn/report/result.h"
 #include "unlearn/select/selection.h"
@@ -64,9 +65,30 @@ nlohmann::json recipe_json(const TrainOptions& r) {
 }
 
 
+/// Where a job looks for and keeps model outputs; `cache` is null when caching is off.
+struct CacheUse {
+  const OutputCache* cache = nullptr;
+  std::string data_key;
+};
+
+CacheUse open_cache(bool enabled, const DataBundle& bundle, const OutputCache& cache) {
+  if (!enabled || output_cache_dir().empty()) return {};
+  return {&cache, data_digest(bundle)};
+}
+
+/// Metrics of `model`. With `cached` set, `path` is a model file whose outputs may be reused.
 nlohmann::json evaluate_entry(const Model& model, const std::string& path, const EvalData& data,
-                              const Split& split, const RunContext& context, Observer& observer) {
-  auto outputs = compute_outputs(model, data, 128, &observer);
+                              const Split& split, const RunContext& context, Observer& observer,
+                              const CacheUse& cached = {}) {
+  std::optional<ModelOutputs> found;
+  if (cached.cache) found = cached.cache->find(path, cached.data_key);
+  if (!found) {
+    found = compute_outputs(model, data, 128, &observer);
+    if (cached.cache) cached.cache->store(path, cached.data_key, *found);
+  } else {
+    observer.message("evaluate: reusing cached outputs of " + path);
+  }
+  const ModelOutputs& outputs = *found;
   auto metrics = evaluate(outputs, data, split, EvalOptions().seed(context.seed()));
   return model_entry(path, model, metrics);
 }
@@ -168,16 +190,19 @@ nlohmann::json run_forget_job(const ForgetJob& job, const RunContext& context,
                                        {"created", utc_now()}};
 
   const auto eval_start = std::chrono::steady_clock::now();
+  const OutputCache cache(output_cache_dir());
+  const CacheUse cached = open_cache(job.use_cache, bundle, cache);
   nlohmann::json result;
   result["command"] = "forget";
-  result["models"]["original"] = evaluate_entry(original, job.model, data, split, context, observer);
+  result["models"]["original"] =
+      evaluate_entry(original, job.model, data, split, context, observer, cached);
   result["models"]["unlearned"] =
       evaluate_entry(unlearned.model, job.out, data, split, context, observer);
   if (retrain) {
     std::optional<EvalData> own;
     const EvalData& rdata = eval_data_for(*retrain, original, data, bundle, own);
     result["models"]["retrain"] =
-        evaluate_entry(*retrain, job.retrain, rdata, split, context, observer);
+        evaluate_entry(*retrain, job.retrain, rdata, split, context, observer, cached);
   }
   add_avg_gaps(result);
   result["time_s"] = {{"unlearn", unlearn_seconds}, {"evaluate", seconds_since(eval_start)}};
@@ -202,10 +227,13 @@ nlohmann::json run_eval_job(const EvalJob& job, const RunContext& context, Obser
   check_compatible(model, bundle, job.model);
   Split split = split_for(job.forget, bundle, job.allow_empty, "--forget");
   EvalData data = make_eval_data(bundle, model.spec().input);
+  const OutputCache cache(output_cache_dir());
+  const CacheUse cached = open_cache(job.use_cache, bundle, cache);
 
   nlohmann::json result;
   result["command"] = "eval";
-  result["models"]["model"] = evaluate_entry(model, job.model, data, split, context, observer);
+  result["models"]["model"] =
+      evaluate_entry(model, job.model, data, split, context, observer, cached);
   for (const auto& [role, path] : {std::pair<std::string, std::string>{"original", job.original},
                                    {"retrain", job.retrain}}) {
     if (path.empty()) continue;
@@ -213,7 +241,7 @@ nlohmann::json run_eval_job(const EvalJob& job, const RunContext& context, Obser
     check_compatible(other, bundle, path);
     std::optional<EvalData> own;
     const EvalData& odata = eval_data_for(other, model, data, bundle, own);
-    result["models"][role] = evaluate_entry(other, path, odata, split, context, observer);
+    result["models"][role] = evaluate_entry(other, path, odata, split, context, observer, cached);
   }
   add_avg_gaps(result);
   result["data"] = data_entry(job.data, split);

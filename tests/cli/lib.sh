@@ -5,6 +5,7 @@ MAKE_TINY=$2
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
+export UNLEARN_CACHE_DIR="$WORK/cache"
 "$MAKE_TINY" "$WORK" || { echo "FAIL: make_tiny_idx"; exit 1; }
 DATA="idx:$WORK"
 failures=0

@@ -35,6 +35,11 @@ expect_exit 0 "eval --json" -- "$UNLEARN" eval --model psg.pt --data "$DATA" --f
   --original orig.pt --retrain re.pt --json
 grep -q '"model"' out.txt && grep -q '"avg_gap"' out.txt || fail "eval --json lacks model/avg_gap"
 
+expect_exit 0 "eval twice" -- "$UNLEARN" eval --model psg.pt --data "$DATA" --forget 'class == 0' \
+  --original orig.pt
+expect_stderr "eval twice" "reusing cached outputs"
+grep -q "^original " out.txt || fail "eval table lacks the original row"
+
 expect_exit 0 "report" -- "$UNLEARN" report psg.json bs.json
 for row in original retrain psg boundary-shrink; do
   grep -q "^$row " out.txt || fail "report table lacks the $row row"

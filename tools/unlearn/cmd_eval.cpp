@@ -21,9 +21,12 @@ void register_eval(CLI::App& app) {
   sub->add_option("--original", job->original, "the original model, for comparison");
   sub->add_option("--retrain", job->retrain, "the retrained gold standard, for Avg-gap");
   sub->add_flag("--json", *json, "print the result JSON instead of a table");
+  auto no_cache = std::make_shared<bool>(false);
+  sub->add_flag("--no-cache", *no_cache, "evaluate every model afresh (no reuse of cached outputs)");
   add_common_options(sub, *common);
   sub->callback([=] {
     RunContext context = common->apply();
+    job->use_cache = !*no_cache;
     ConsoleObserver observer(common->quiet || *json);
     auto result = run_eval_job(*job, context, observer);
     if (*json) {

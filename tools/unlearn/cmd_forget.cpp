@@ -28,6 +28,8 @@ void register_forget(CLI::App& app, const std::string& method_name) {
   sub->add_option("--out", job->out, "unlearned model file to write")->required();
   sub->add_option("--report", job->report, "result JSON to write");
   sub->add_flag("--force", job->force, "overwrite existing outputs");
+  auto no_cache = std::make_shared<bool>(false);
+  sub->add_flag("--no-cache", *no_cache, "evaluate every model afresh (no reuse of cached outputs)");
   add_common_options(sub, *common);
 
   // The chosen method's own options; values stay text until the method parses them.
@@ -54,6 +56,7 @@ void register_forget(CLI::App& app, const std::string& method_name) {
 
   sub->callback([=] {
     RunContext context = common->apply();
+    job->use_cache = !*no_cache;
     for (const auto& [flag, opt] : *given) {
       if (opt->count() == 0) continue;
       if (switches->count(flag)) {

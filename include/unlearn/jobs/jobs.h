@@ -41,6 +41,8 @@ struct ForgetJob {
   std::string out;
   std::string report;   // optional result JSON path
   bool force = false;
+  /// Reuse the outputs of the original and retrain model files (metrics/output_cache.h).
+  bool use_cache = true;
 };
 nlohmann::json run_forget_job(const ForgetJob& job, const RunContext& context,
                               Observer& observer);
@@ -53,6 +55,7 @@ struct EvalJob {
   bool allow_empty = false;
   std::string original;  // optional
   std::string retrain;   // optional
+  bool use_cache = true;
 };
 nlohmann::json run_eval_job(const EvalJob& job, const RunContext& context, Observer& observer);
 

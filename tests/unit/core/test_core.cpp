@@ -7,6 +7,7 @@
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/context.h"
 #include "unlearn/core/error.h"
+#include "unlearn/core/sha256.h"
 #include "unlearn/methods/option_table.h"
 
 namespace unlearn {
@@ -88,6 +89,25 @@ TEST(OptionTable, ParsesTypedValuesAndNamesTheFlagOnError) {
     EXPECT_NE(std::string(e.what()).find("--epsilonn"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("--epsilon,"), std::string::npos);
   }
+}
+
+}  // namespace
+}  // namespace unlearn
+
+namespace unlearn {
+namespace {
+
+TEST(Sha256, KnownVectors) {
+  Sha256 empty;
+  EXPECT_EQ(empty.hex(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  Sha256 abc;
+  abc.update(std::string("abc"));
+  EXPECT_EQ(abc.hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  test::TempDir dir;
+  std::ofstream(dir.file("abc.txt")) << "abc";
+  EXPECT_EQ(sha256_file(dir.file("abc.txt")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_THROW(sha256_file(dir.file("missing")), IoError);
 }
 
 }  // namespace

@@ -38,7 +38,15 @@ double forget_accuracy(const Model& m, const Problem& p) {
 
 // Epsilon large enough to cross the blobs' boundaries, lr large enough to move a tiny model.
 PsgOptions fast_options() {
-  return PsgOptions().epsilon(0.5).inner_steps(4).quantize(false).lr(0.5).passes(20).batch(8);
+  return PsgOptions()
+      .epsilon(0.5)
+      .inner_steps(4)
+      .quantize(false)
+      .lr(0.5)
+      .passes(20)
+      .batch(8)
+      .retain_weight(0)
+      .target_forget_acc(-1);
 }
 
 class PsgSeeds : public ::testing::TestWithParam<uint64_t> {};

@@ -1,0 +1,36 @@
+#pragma once
+// A disk cache of model outputs, so the original and retrained models are evaluated once per
+// data set, not once per unlearning run. Keyed by the SHA-256 of the model file and of the
+// decoded data, so a changed model or data set never hits a stale entry.
+
+#include <optional>
+#include <string>
+
+#include "unlearn/data/dataset.h"
+#include "unlearn/metrics/evaluator.h"
+
+namespace unlearn {
+
+/// Where cached outputs live: $UNLEARN_CACHE_DIR, else $XDG_CACHE_HOME/unlearn/outputs, else
+/// ~/.cache/unlearn/outputs. Empty when none can be determined.
+std::string output_cache_dir();
+
+/// Digest of a data bundle's decoded train and test images and labels.
+std::string data_digest(const DataBundle& bundle);
+
+class OutputCache {
+ public:
+  /// `dir` empty disables the cache.
+  explicit OutputCache(std::string dir) : dir_(std::move(dir)) {}
+  /// Outputs of the model file `model_path` on data with digest `data_key`, if cached.
+  std::optional<ModelOutputs> find(const std::string& model_path, const std::string& data_key) const;
+  /// Stores outputs; failures to write are ignored (the cache is an optimisation only).
+  void store(const std::string& model_path, const std::string& data_key,
+             const ModelOutputs& outputs) const;
+
+ private:
+  std::string entry_path(const std::string& model_path, const std::string& data_key) const;
+  std::string dir_;
+};
+
+}  // namespace unlearn

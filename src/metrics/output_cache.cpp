@@ -1,0 +1,75 @@
+#include "unlearn/metrics/output_cache.h"
+
+#include <torch/serialize.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "unlearn/core/atomic_file.h"
+#include "unlearn/core/sha256.h"
+
+namespace unlearn {
+
+namespace fs = std::filesystem;
+
+std::string output_cache_dir() {
+  if (const char* dir = std::getenv("UNLEARN_CACHE_DIR"); dir && *dir) return dir;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+    return (fs::path(xdg) / "unlearn" / "outputs").string();
+  }
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return (fs::path(home) / ".cache" / "unlearn" / "outputs").string();
+  }
+  return "";
+}
+
+std::string data_digest(const DataBundle& bundle) {
+  Sha256 h;
+  for (const Dataset* d : {&bundle.train, &bundle.test}) {
+    h.update(d->images);
+    h.update(d->labels);
+  }
+  return h.hex();
+}
+
+std::string OutputCache::entry_path(const std::string& model_path,
+                                    const std::string& data_key) const {
+  Sha256 h;
+  h.update(sha256_file(model_path));
+  h.update(data_key);
+  return (fs::path(dir_) / (h.hex() + ".pt")).string();
+}
+
+std::optional<ModelOutputs> OutputCache::find(const std::string& model_path,
+                                              const std::string& data_key) const {
+  if (dir_.empty()) return std::nullopt;
+  const std::string path = entry_path(model_path, data_key);
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return std::nullopt;
+  try {
+    std::vector<torch::Tensor> tensors;
+    torch::load(tensors, path);
+    if (tensors.size() != 2) return std::nullopt;
+    return ModelOutputs{tensors[0], tensors[1]};
+  } catch (const c10::Error&) {
+    return std::nullopt;  // a damaged entry is recomputed and replaced
+  }
+}
+
+void OutputCache::store(const std::string& model_path, const std::string& data_key,
+                        const ModelOutputs& outputs) const {
+  if (dir_.empty()) return;
+  try {
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    const std::string path = entry_path(model_path, data_key);
+    write_atomically(path, /*force=*/true, "output cache", [&](const std::string& tmp) {
+      torch::save(std::vector<torch::Tensor>{outputs.train_logits, outputs.test_logits}, tmp);
+    });
+  } catch (const std::exception&) {
+    // Not being able to cache never fails a run.
+  }
+}
+
+}  // namespace unlearn

@@ -46,8 +46,8 @@ void BM_BoundarySearch(benchmark::State& state) {
   auto gen = at::detail::createCPUGenerator(0);
   auto opts = unlearn::BoundarySearchOptions().gamma(1e-4).inner_steps(state.range(0));
   for (auto _ : state) {
-    auto r = unlearn::boundary_search([&](const torch::Tensor& t) { return model.logits(t); }, x,
-                                      y, opts, 0.0, gen);
+    auto r = unlearn::boundary_search([&](const torch::Tensor& t) { return model.logits(t); }, x, y,
+                                      opts, 0.0, gen);
     benchmark::DoNotOptimize(r.x_star);
   }
   state.SetItemsProcessed(state.iterations() * 64);

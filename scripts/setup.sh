@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake
+  build-essential cmake clang-format
   libtorch-dev            # tensors, autograd, optimisers, serialisation
   libopenblas0-pthread    # fast BLAS behind LibTorch
   dataset-fashion-mnist   # the real data set behind --data fashion-mnist

@@ -32,8 +32,9 @@ void write_atomically(const std::string& path, bool force, const std::string& fl
     write(tmp);
     std::error_code ec;
     fs::rename(tmp, path, ec);
-    if (ec) throw IoError(detail::concat(flag, ": cannot rename '", tmp, "' to '", path, "': ",
-                                         ec.message()));
+    if (ec)
+      throw IoError(
+          detail::concat(flag, ": cannot rename '", tmp, "' to '", path, "': ", ec.message()));
   } catch (...) {
     std::error_code ignored;
     fs::remove(tmp, ignored);

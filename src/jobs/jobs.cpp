@@ -58,12 +58,14 @@ void data_statistics(const torch::Tensor& images, InputSpec& spec) {
 }
 
 nlohmann::json recipe_json(const TrainOptions& r) {
-  return {{"epochs", r.epochs()},   {"batch", r.batch()},
-          {"lr", r.lr()},           {"momentum", r.momentum()},
-          {"weight_decay", r.weight_decay()}, {"schedule", r.schedule()},
+  return {{"epochs", r.epochs()},
+          {"batch", r.batch()},
+          {"lr", r.lr()},
+          {"momentum", r.momentum()},
+          {"weight_decay", r.weight_decay()},
+          {"schedule", r.schedule()},
           {"seed", r.seed()}};
 }
-
 
 /// Where a job looks for and keeps model outputs; `cache` is null when caching is off.
 struct CacheUse {
@@ -156,8 +158,7 @@ nlohmann::json run_train_job(const TrainJob& job, const RunContext& context, Obs
           {"final_loss", report.final_loss}};
 }
 
-nlohmann::json run_forget_job(const ForgetJob& job, const RunContext& context,
-                              Observer& observer) {
+nlohmann::json run_forget_job(const ForgetJob& job, const RunContext& context, Observer& observer) {
   check_output_path(job.out, job.force, "--out");
   if (!job.report.empty()) check_output_path(job.report, job.force, "--report");
   auto method = make_method(job.method, job.method_options);  // bad options fail before any work
@@ -234,8 +235,8 @@ nlohmann::json run_eval_job(const EvalJob& job, const RunContext& context, Obser
   result["command"] = "eval";
   result["models"]["model"] =
       evaluate_entry(model, job.model, data, split, context, observer, cached);
-  for (const auto& [role, path] : {std::pair<std::string, std::string>{"original", job.original},
-                                   {"retrain", job.retrain}}) {
+  for (const auto& [role, path] :
+       {std::pair<std::string, std::string>{"original", job.original}, {"retrain", job.retrain}}) {
     if (path.empty()) continue;
     Model other = Model::load(path);
     check_compatible(other, bundle, path);

@@ -50,9 +50,10 @@ torch::Tensor loss_gradient(const LogitsFn& reference, const torch::Tensor& poin
                             torch::Tensor* logits_out) {
   auto input = point.detach().requires_grad_(true);
   auto logits = reference(input);
-  auto loss = reduction == "mean" ? F::cross_entropy(logits, y)
-                                  : F::cross_entropy(logits, y,
-                                                     F::CrossEntropyFuncOptions().reduction(torch::kSum));
+  auto loss =
+      reduction == "mean"
+          ? F::cross_entropy(logits, y)
+          : F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().reduction(torch::kSum));
   auto grad = torch::autograd::grad({loss}, {input})[0];
   if (logits_out) *logits_out = logits.detach();
   return grad;
@@ -65,8 +66,8 @@ torch::Tensor authors_exact_search(const LogitsFn& reference, const torch::Tenso
                                    double lambda, torch::Generator& generator) {
   auto m = channel_stats(o.model_mean(), x), s = channel_stats(o.model_std(), x);
   auto mc = channel_stats(authors_search_mean(), x), sc = channel_stats(authors_search_std(), x);
-  auto z0 = (x - m) / s;            // what the model sees
-  auto x_nat = z0 * sc + mc;        // their "un-normalised" natural image
+  auto z0 = (x - m) / s;      // what the model sees
+  auto x_nat = z0 * sc + mc;  // their "un-normalised" natural image
   auto z = z0.clone();
   const double eps = o.epsilon(), alpha = o.effective_step();
   for (int64_t k = 0; k < o.inner_steps(); ++k) {
@@ -93,9 +94,9 @@ void BoundarySearchOptions::validate() const {
   UNLEARN_CHECK(norm() == "linf" || norm() == "l2", "--norm: expected linf or l2, got '", norm(),
                 "'");
   UNLEARN_CHECK(gamma() >= 0, "--gamma: expected >= 0, got ", gamma());
-  UNLEARN_CHECK(noise() == "normal" || noise() == "laplace" || noise() == "cauchy" ||
-                    noise() == "uniform",
-                "--noise: expected normal, laplace, cauchy or uniform, got '", noise(), "'");
+  UNLEARN_CHECK(
+      noise() == "normal" || noise() == "laplace" || noise() == "cauchy" || noise() == "uniform",
+      "--noise: expected normal, laplace, cauchy or uniform, got '", noise(), "'");
   UNLEARN_CHECK(stop() == "crossing" || stop() == "none",
                 "--search-stop: expected crossing or none, got '", stop(), "'");
   UNLEARN_CHECK(reduction() == "sum" || reduction() == "mean",
@@ -163,8 +164,8 @@ BoundarySearchResult boundary_search(const LogitsFn& reference, const torch::Ten
   result.x_star = point.detach();
   result.logits_star = reference(result.x_star).detach();
   result.flipped = result.logits_star.argmax(1).ne(y);
-  auto ce = F::cross_entropy(result.logits_star, y,
-                             F::CrossEntropyFuncOptions().reduction(torch::kNone));
+  auto ce =
+      F::cross_entropy(result.logits_star, y, F::CrossEntropyFuncOptions().reduction(torch::kNone));
   auto objective = ce - 0.5 * lambda * per_sample_sq_norm(result.x_star - x);
   result.objective = objective.mean().item<double>();
   return result;

@@ -17,7 +17,7 @@ std::string bad_value(const std::string& flag, const std::string& text, const ch
 }  // namespace
 
 OptionTable& OptionTable::add(const std::string& flag, const std::string& help, double& field) {
-  entries_.push_back({{flag, help, false},
+  entries_.push_back({{flag, help, false, ""},
                       [&field, flag](const std::string& text) {
                         char* end = nullptr;
                         const double v = std::strtod(text.c_str(), &end);
@@ -31,7 +31,7 @@ OptionTable& OptionTable::add(const std::string& flag, const std::string& help, 
 }
 
 OptionTable& OptionTable::add(const std::string& flag, const std::string& help, int64_t& field) {
-  entries_.push_back({{flag, help, false},
+  entries_.push_back({{flag, help, false, ""},
                       [&field, flag](const std::string& text) {
                         char* end = nullptr;
                         const long long v = std::strtoll(text.c_str(), &end, 10);
@@ -45,7 +45,7 @@ OptionTable& OptionTable::add(const std::string& flag, const std::string& help, 
 }
 
 OptionTable& OptionTable::add(const std::string& flag, const std::string& help, bool& field) {
-  entries_.push_back({{flag, help, true},
+  entries_.push_back({{flag, help, true, ""},
                       [&field, flag](const std::string& text) {
                         if (text == "true" || text == "1" || text == "on") {
                           field = true;
@@ -59,11 +59,11 @@ OptionTable& OptionTable::add(const std::string& flag, const std::string& help, 
   return *this;
 }
 
-OptionTable& OptionTable::add(const std::string& flag, const std::string& help,
-                              std::string& field, std::vector<std::string> choices) {
+OptionTable& OptionTable::add(const std::string& flag, const std::string& help, std::string& field,
+                              std::vector<std::string> choices) {
   std::string list;
   for (const auto& c : choices) list += (list.empty() ? "" : "|") + c;
-  entries_.push_back({{flag, help + " (" + list + ")", false},
+  entries_.push_back({{flag, help + " (" + list + ")", false, ""},
                       [&field, flag, choices, list](const std::string& text) {
                         if (std::find(choices.begin(), choices.end(), text) == choices.end()) {
                           throw UsageError(bad_value(flag, text, list.c_str()));
@@ -90,7 +90,12 @@ void OptionTable::apply(const OptionValues& values, const std::string& method) c
 
 std::vector<OptionDoc> OptionTable::docs() const {
   std::vector<OptionDoc> out;
-  for (const auto& e : entries_) out.push_back(e.doc);
+  for (const auto& e : entries_) {
+    OptionDoc doc = e.doc;
+    const auto v = e.get();
+    doc.value = v.is_string() ? v.get<std::string>() : v.dump();
+    out.push_back(doc);
+  }
   return out;
 }
 

@@ -51,8 +51,7 @@ void PsgOptions::validate() const {
   check(lr() > 0, detail::concat("--lr: expected > 0, got ", lr()));
   check(momentum() >= 0 && momentum() < 1,
         detail::concat("--momentum: expected in [0,1), got ", momentum()));
-  check(weight_decay() >= 0,
-        detail::concat("--weight-decay: expected >= 0, got ", weight_decay()));
+  check(weight_decay() >= 0, detail::concat("--weight-decay: expected >= 0, got ", weight_decay()));
   check(passes() >= 1, detail::concat("--passes: expected >= 1, got ", passes()));
   check(batch() >= 1, detail::concat("--batch: expected >= 1, got ", batch()));
   check(retain_batch() >= 1, detail::concat("--retain-batch: expected >= 1, got ", retain_batch()));
@@ -100,8 +99,7 @@ OptionTable psg_option_table(PsgOptions& o) {
       .add("reference", "whose boundary is searched", o.reference(), {"original", "current"})
       .add("label-mode", "boundary labels", o.label_mode(), {"hard", "soft", "raw-logits"})
       .add("temperature", "temperature of soft labels and of distillation", o.temperature())
-      .add("top-k", "keep the k largest entries of soft / raw-logit labels; 0 keeps all",
-           o.top_k())
+      .add("top-k", "keep the k largest entries of soft / raw-logit labels; 0 keeps all", o.top_k())
       .add("retain-weight", "phi, the weight of the retain term", o.retain_weight())
       .add("retain-target", "target of the retain term", o.retain_target(),
            {"labels", "distill", "raw-logits"})
@@ -156,8 +154,7 @@ PsgOptions psg_preset(const std::string& name) {
                      .bn_mode("train");
   if (name == "authors") return o;
   if (name == "authors-exact") return o.authors_exact(true);
-  throw UsageError(detail::concat("--preset: expected authors or authors-exact, got '", name,
-                                  "'"));
+  throw UsageError(detail::concat("--preset: expected authors or authors-exact, got '", name, "'"));
 }
 
 PsgOptions boundary_shrink_options() {
@@ -173,7 +170,8 @@ double scheduled_lambda(const PsgOptions& o, int64_t t, int64_t total) {
   return lambda;
 }
 
-Psg::Psg(PsgOptions options, std::string name) : options_(std::move(options)), name_(std::move(name)) {
+Psg::Psg(PsgOptions options, std::string name)
+    : options_(std::move(options)), name_(std::move(name)) {
   options_.validate();
 }
 
@@ -275,7 +273,8 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
   BatchStream forget_stream(data.forget, o.batch(), seed);
   const bool use_retain = o.retain_weight() > 0;
   std::unique_ptr<BatchStream> retain_stream;
-  if (use_retain) retain_stream = std::make_unique<BatchStream>(data.retain, o.retain_batch(), seed + 1);
+  if (use_retain)
+    retain_stream = std::make_unique<BatchStream>(data.retain, o.retain_batch(), seed + 1);
   auto noise_gen = at::detail::createCPUGenerator(seed + 2);
 
   auto params = model.parameters();
@@ -307,8 +306,8 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
                               search, lambda_t, noise_gen);
     } else {
       model.train(false);
-      found = boundary_search([&](const torch::Tensor& t) { return model.logits(t); }, x, y,
-                              search, lambda_t, noise_gen);
+      found = boundary_search([&](const torch::Tensor& t) { return model.logits(t); }, x, y, search,
+                              lambda_t, noise_gen);
     }
     const auto targets = boundary_targets(o, found.logits_star);
 
@@ -345,10 +344,10 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
           retain_loss = cross_entropy_to(logits_r, teacher);
         } else {
           const double t = o.temperature();
-          retain_loss = F::kl_div(torch::log_softmax(logits_r / t, 1),
-                                  torch::softmax(teacher / t, 1),
-                                  F::KLDivFuncOptions().reduction(torch::kBatchMean)) *
-                        (t * t);
+          retain_loss =
+              F::kl_div(torch::log_softmax(logits_r / t, 1), torch::softmax(teacher / t, 1),
+                        F::KLDivFuncOptions().reduction(torch::kBatchMean)) *
+              (t * t);
         }
       }
     }

@@ -46,10 +46,16 @@ std::unique_ptr<Method> make_boundary_shrink(const OptionValues& values) {
 
 const std::vector<MethodEntry>& method_registry() {
   static const std::vector<MethodEntry> entries{
-      {"psg", "boundary-based bilevel unlearning with perturbed sign gradients (Nahass et al.)",
-       psg_docs, {"authors", "authors-exact"}, make_psg},
-      {"boundary-shrink", "Boundary Shrink (Chen et al. 2023): PSG with K=1, gamma=lambda=phi=0",
-       psg_docs, {"authors", "authors-exact"}, make_boundary_shrink},
+      {"psg",
+       "boundary-based bilevel unlearning with perturbed sign gradients (Nahass et al.)",
+       psg_docs,
+       {"authors", "authors-exact"},
+       make_psg},
+      {"boundary-shrink",
+       "Boundary Shrink (Chen et al. 2023): PSG with K=1, gamma=lambda=phi=0",
+       psg_docs,
+       {"authors", "authors-exact"},
+       make_boundary_shrink},
   };
   return entries;
 }
@@ -60,7 +66,8 @@ const MethodEntry& find_method(const std::string& name) {
     if (e.name == name) return e;
     known += (known.empty() ? "" : ", ") + e.name;
   }
-  throw UsageError(detail::concat("--method: unknown method '", name, "' (available: ", known, ")"));
+  throw UsageError(
+      detail::concat("--method: unknown method '", name, "' (available: ", known, ")"));
 }
 
 std::unique_ptr<Method> make_method(const std::string& name, const OptionValues& values) {

@@ -49,31 +49,33 @@ ModelOutputs compute_outputs(const Model& model, const EvalData& data, int64_t b
 
 ModelMetrics evaluate(const ModelOutputs& out, const EvalData& data, const Split& split,
                       const EvalOptions& options) {
-  auto rows = [](const torch::Tensor& t, const torch::Tensor& idx) { return t.index_select(0, idx); };
+  auto rows = [](const torch::Tensor& t, const torch::Tensor& idx) {
+    return t.index_select(0, idx);
+  };
   ModelMetrics m;
   const auto& tr = split.train;
   m.metrics["UA"] = 100.0 - accuracy_percent(rows(out.train_logits, tr.forget),
                                              rows(data.train_labels, tr.forget));
-  m.metrics["RA"] = accuracy_percent(rows(out.train_logits, tr.retain),
-                                     rows(data.train_labels, tr.retain));
+  m.metrics["RA"] =
+      accuracy_percent(rows(out.train_logits, tr.retain), rows(data.train_labels, tr.retain));
   m.metrics["TA"] = accuracy_percent(out.test_logits, data.test_labels);
   if (split.has_test_part) {
     const auto& te = split.test;
     if (te.forget.numel() > 0) {
-      m.metrics["FTA"] = accuracy_percent(rows(out.test_logits, te.forget),
-                                          rows(data.test_labels, te.forget));
+      m.metrics["FTA"] =
+          accuracy_percent(rows(out.test_logits, te.forget), rows(data.test_labels, te.forget));
     }
     if (te.retain.numel() > 0) {
-      m.metrics["RTA"] = accuracy_percent(rows(out.test_logits, te.retain),
-                                          rows(data.test_labels, te.retain));
+      m.metrics["RTA"] =
+          accuracy_percent(rows(out.test_logits, te.retain), rows(data.test_labels, te.retain));
     }
   }
   // MIA-efficacy (SalUn): members are retain-train samples, non-members the test samples.
-  auto retain_p = true_class_probability(rows(out.train_logits, tr.retain),
-                                         rows(data.train_labels, tr.retain));
+  auto retain_p =
+      true_class_probability(rows(out.train_logits, tr.retain), rows(data.train_labels, tr.retain));
   auto test_p = true_class_probability(out.test_logits, data.test_labels);
-  auto forget_p = true_class_probability(rows(out.train_logits, tr.forget),
-                                         rows(data.train_labels, tr.forget));
+  auto forget_p =
+      true_class_probability(rows(out.train_logits, tr.forget), rows(data.train_labels, tr.forget));
   m.metrics["MIA_efficacy"] =
       mia_efficacy(retain_p, test_p, forget_p, MiaOptions().seed(options.seed()));
   m.per_class_test = per_class_accuracy(out.test_logits.argmax(1), data.test_labels,

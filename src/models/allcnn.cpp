@@ -11,7 +11,7 @@ namespace unlearn {
 using models_detail::append_conv_bn_relu;
 using models_detail::scaled;
 
-AllCnnImpl::AllCnnImpl(const ArchOptions& opts) : options(opts) {
+AllCnnImpl::AllCnnImpl(const ArchOptions& opts) : FeatureHeadNet(opts) {
   UNLEARN_CHECK(options.width() > 0, "allcnn: width must be > 0, got ", options.width());
   UNLEARN_CHECK(options.input_size() >= 28, "allcnn: input size must be at least 28, got ",
                 options.input_size());
@@ -21,27 +21,19 @@ AllCnnImpl::AllCnnImpl(const ArchOptions& opts) : options(opts) {
 void AllCnnImpl::reset() {
   const int64_t a = scaled(96, options.width());
   const int64_t b = scaled(192, options.width());
-  features_ = torch::nn::Sequential();
-  append_conv_bn_relu(features_, options.in_channels(), a, 3, 1);
-  append_conv_bn_relu(features_, a, a, 3, 1);
-  append_conv_bn_relu(features_, a, a, 3, 2);
-  append_conv_bn_relu(features_, a, b, 3, 1);
-  append_conv_bn_relu(features_, b, b, 3, 1);
-  append_conv_bn_relu(features_, b, b, 3, 2);
-  append_conv_bn_relu(features_, b, b, 3, 1);
-  append_conv_bn_relu(features_, b, b, 1, 1);
+  torch::nn::Sequential features;
+  append_conv_bn_relu(features, options.in_channels(), a, 3, 1);
+  append_conv_bn_relu(features, a, a, 3, 1);
+  append_conv_bn_relu(features, a, a, 3, 2);
+  append_conv_bn_relu(features, a, b, 3, 1);
+  append_conv_bn_relu(features, b, b, 3, 1);
+  append_conv_bn_relu(features, b, b, 3, 2);
+  append_conv_bn_relu(features, b, b, 3, 1);
+  append_conv_bn_relu(features, b, b, 1, 1);
   // Global pooling lets any input size from 28 up reach the same head.
-  features_->push_back(torch::nn::AdaptiveAvgPool2d(1));
-  features_->push_back(torch::nn::Flatten());
-  classifier_ = torch::nn::Linear(b, options.num_classes());
-  register_module("features", features_);
-  register_module("classifier", classifier_);
-}
-
-torch::Tensor AllCnnImpl::embed(const torch::Tensor& x) { return features_->forward(x); }
-torch::Tensor AllCnnImpl::head(const torch::Tensor& f) { return classifier_->forward(f); }
-std::vector<ModuleGroup> AllCnnImpl::groups() {
-  return {{"features", features_.ptr()}, {"classifier", classifier_.ptr()}};
+  features->push_back(torch::nn::AdaptiveAvgPool2d(1));
+  features->push_back(torch::nn::Flatten());
+  set_parts(features, torch::nn::Linear(b, options.num_classes()));
 }
 
 }  // namespace unlearn

@@ -13,12 +13,10 @@
 namespace unlearn::models_detail {
 
 /// Appends conv (no bias: batch norm follows) + batch norm + ReLU to `seq`.
-inline void append_conv_bn_relu(torch::nn::Sequential& seq, int64_t in, int64_t out,
-                                int64_t kernel, int64_t stride) {
-  seq->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel)
-                                       .stride(stride)
-                                       .padding(kernel / 2)
-                                       .bias(false)));
+inline void append_conv_bn_relu(torch::nn::Sequential& seq, int64_t in, int64_t out, int64_t kernel,
+                                int64_t stride) {
+  seq->push_back(torch::nn::Conv2d(
+      torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false)));
   seq->push_back(torch::nn::BatchNorm2d(out));
   seq->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
 }

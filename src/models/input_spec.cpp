@@ -10,10 +10,10 @@ namespace unlearn {
 void InputSpec::validate() const {
   UNLEARN_CHECK(channels >= 1, "input spec: channels must be positive, got ", channels);
   UNLEARN_CHECK(size >= 1, "input spec: size must be positive, got ", size);
-  UNLEARN_CHECK(static_cast<int64_t>(mean.size()) == channels &&
-                    static_cast<int64_t>(std.size()) == channels,
-                "input spec: mean and std need ", channels, " entries, got ", mean.size(), " and ",
-                std.size());
+  UNLEARN_CHECK(
+      static_cast<int64_t>(mean.size()) == channels && static_cast<int64_t>(std.size()) == channels,
+      "input spec: mean and std need ", channels, " entries, got ", mean.size(), " and ",
+      std.size());
   for (double s : std) UNLEARN_CHECK(s > 0, "input spec: std must be > 0, got ", s);
 }
 

@@ -7,7 +7,7 @@
 
 namespace unlearn {
 
-MlpImpl::MlpImpl(const ArchOptions& opts) : options(opts) {
+MlpImpl::MlpImpl(const ArchOptions& opts) : FeatureHeadNet(opts) {
   UNLEARN_CHECK(options.width() > 0, "mlp: width must be > 0, got ", options.width());
   UNLEARN_CHECK(options.hidden_layers() >= 0, "mlp: hidden layers must be >= 0, got ",
                 options.hidden_layers());
@@ -16,23 +16,15 @@ MlpImpl::MlpImpl(const ArchOptions& opts) : options(opts) {
 
 void MlpImpl::reset() {
   const int64_t hidden = models_detail::scaled(256, options.width());
-  features_ = torch::nn::Sequential();
-  features_->push_back(torch::nn::Flatten());
+  torch::nn::Sequential features;
+  features->push_back(torch::nn::Flatten());
   int64_t in = options.in_channels() * options.input_size() * options.input_size();
   for (int64_t i = 0; i < options.hidden_layers(); ++i) {
-    features_->push_back(torch::nn::Linear(in, hidden));
-    features_->push_back(torch::nn::ReLU());
+    features->push_back(torch::nn::Linear(in, hidden));
+    features->push_back(torch::nn::ReLU());
     in = hidden;
   }
-  classifier_ = torch::nn::Linear(in, options.num_classes());
-  register_module("features", features_);
-  register_module("classifier", classifier_);
-}
-
-torch::Tensor MlpImpl::embed(const torch::Tensor& x) { return features_->forward(x); }
-torch::Tensor MlpImpl::head(const torch::Tensor& f) { return classifier_->forward(f); }
-std::vector<ModuleGroup> MlpImpl::groups() {
-  return {{"features", features_.ptr()}, {"classifier", classifier_.ptr()}};
+  set_parts(features, torch::nn::Linear(in, options.num_classes()));
 }
 
 }  // namespace unlearn

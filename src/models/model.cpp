@@ -48,8 +48,11 @@ nlohmann::json ModelSpec::to_json() const {
           {"width", options.width()},
           {"input_size", options.input_size()},
           {"hidden_layers", options.hidden_layers()},
-          {"input", {{"channels", input.channels}, {"size", input.size},
-                     {"mean", input.mean}, {"std", input.std}}},
+          {"input",
+           {{"channels", input.channels},
+            {"size", input.size},
+            {"mean", input.mean},
+            {"std", input.std}}},
           {"class_names", class_names},
           {"provenance", provenance}};
 }
@@ -88,13 +91,13 @@ Model Model::create(const ModelSpec& spec) {
   spec.input.validate();
   UNLEARN_CHECK(spec.options.num_classes() >= 2, "model: need at least 2 classes, got ",
                 spec.options.num_classes());
-  UNLEARN_CHECK(spec.options.in_channels() == spec.input.channels,
-                "model: architecture channels (", spec.options.in_channels(),
-                ") differ from the input spec's (", spec.input.channels, ")");
+  UNLEARN_CHECK(spec.options.in_channels() == spec.input.channels, "model: architecture channels (",
+                spec.options.in_channels(), ") differ from the input spec's (", spec.input.channels,
+                ")");
   UNLEARN_CHECK(spec.class_names.empty() ||
                     static_cast<int64_t>(spec.class_names.size()) == spec.options.num_classes(),
-                "model: ", spec.class_names.size(), " class names for ",
-                spec.options.num_classes(), " classes");
+                "model: ", spec.class_names.size(), " class names for ", spec.options.num_classes(),
+                " classes");
   std::shared_ptr<torch::nn::Module> module;
   if (spec.arch == "allcnn") {
     module = AllCnn(spec.options).ptr();
@@ -119,8 +122,8 @@ void Model::cache_normalisation() {
 }
 
 torch::Tensor Model::prepare(const torch::Tensor& x01) const {
-  UNLEARN_CHECK(x01.dim() == 4 && x01.size(1) == spec_.input.channels,
-                "model: expected N×", spec_.input.channels, "×H×W input, got ", x01.sizes());
+  UNLEARN_CHECK(x01.dim() == 4 && x01.size(1) == spec_.input.channels, "model: expected N×",
+                spec_.input.channels, "×H×W input, got ", x01.sizes());
   auto x = (x01 - mean_) * inv_std_;
   return x.contiguous(at::MemoryFormat::ChannelsLast);
 }
@@ -128,9 +131,7 @@ torch::Tensor Model::prepare(const torch::Tensor& x01) const {
 torch::Tensor Model::logits(const torch::Tensor& x01) const {
   return network_->logits(prepare(x01));
 }
-torch::Tensor Model::embed(const torch::Tensor& x01) const {
-  return network_->embed(prepare(x01));
-}
+torch::Tensor Model::embed(const torch::Tensor& x01) const { return network_->embed(prepare(x01)); }
 torch::Tensor Model::head(const torch::Tensor& features) const { return network_->head(features); }
 
 Model Model::clone() const {
@@ -208,8 +209,8 @@ Model Model::load(const std::string& path) {
   try {
     archive.load_from(path);
   } catch (const c10::Error& e) {
-    throw FormatError(detail::concat(path, ": not a readable model file (",
-                                     e.what_without_backtrace(), ")"));
+    throw FormatError(
+        detail::concat(path, ": not a readable model file (", e.what_without_backtrace(), ")"));
   }
   c10::IValue format, spec_text;
   if (!archive.try_read(kFormatKey, format) || !format.isString() ||
@@ -232,8 +233,8 @@ Model Model::load(const std::string& path) {
     archive.read("state", state);
     model.module_->load(state);
   } catch (const c10::Error& e) {
-    throw FormatError(detail::concat(path, ": weights do not match the spec (",
-                                     e.what_without_backtrace(), ")"));
+    throw FormatError(
+        detail::concat(path, ": weights do not match the spec (", e.what_without_backtrace(), ")"));
   }
   to_channels_last(*model.module_);
   return model;

@@ -19,7 +19,8 @@ class BasicBlockImpl : public torch::nn::Cloneable<BasicBlockImpl> {
   void reset() override {
     namespace nn = torch::nn;
     conv1_ = register_module(
-        "conv1", nn::Conv2d(nn::Conv2dOptions(in_, out_, 3).stride(stride_).padding(1).bias(false)));
+        "conv1",
+        nn::Conv2d(nn::Conv2dOptions(in_, out_, 3).stride(stride_).padding(1).bias(false)));
     bn1_ = register_module("bn1", nn::BatchNorm2d(out_));
     conv2_ = register_module(
         "conv2", nn::Conv2d(nn::Conv2dOptions(out_, out_, 3).stride(1).padding(1).bias(false)));

@@ -11,7 +11,7 @@ namespace unlearn {
 using models_detail::append_conv_bn_relu;
 using models_detail::scaled;
 
-SmallCnnImpl::SmallCnnImpl(const ArchOptions& opts) : options(opts) {
+SmallCnnImpl::SmallCnnImpl(const ArchOptions& opts) : FeatureHeadNet(opts) {
   UNLEARN_CHECK(options.width() > 0, "small-cnn: width must be > 0, got ", options.width());
   UNLEARN_CHECK(options.input_size() >= 4, "small-cnn: input size must be at least 4, got ",
                 options.input_size());
@@ -22,24 +22,16 @@ void SmallCnnImpl::reset() {
   const int64_t a = scaled(32, options.width());
   const int64_t b = scaled(64, options.width());
   const int64_t hidden = scaled(128, options.width());
-  features_ = torch::nn::Sequential();
-  append_conv_bn_relu(features_, options.in_channels(), a, 3, 1);
-  features_->push_back(torch::nn::MaxPool2d(2));
-  append_conv_bn_relu(features_, a, b, 3, 1);
-  features_->push_back(torch::nn::MaxPool2d(2));
-  features_->push_back(torch::nn::AdaptiveAvgPool2d(2));
-  features_->push_back(torch::nn::Flatten());
-  features_->push_back(torch::nn::Linear(b * 4, hidden));
-  features_->push_back(torch::nn::ReLU());
-  classifier_ = torch::nn::Linear(hidden, options.num_classes());
-  register_module("features", features_);
-  register_module("classifier", classifier_);
-}
-
-torch::Tensor SmallCnnImpl::embed(const torch::Tensor& x) { return features_->forward(x); }
-torch::Tensor SmallCnnImpl::head(const torch::Tensor& f) { return classifier_->forward(f); }
-std::vector<ModuleGroup> SmallCnnImpl::groups() {
-  return {{"features", features_.ptr()}, {"classifier", classifier_.ptr()}};
+  torch::nn::Sequential features;
+  append_conv_bn_relu(features, options.in_channels(), a, 3, 1);
+  features->push_back(torch::nn::MaxPool2d(2));
+  append_conv_bn_relu(features, a, b, 3, 1);
+  features->push_back(torch::nn::MaxPool2d(2));
+  features->push_back(torch::nn::AdaptiveAvgPool2d(2));
+  features->push_back(torch::nn::Flatten());
+  features->push_back(torch::nn::Linear(b * 4, hidden));
+  features->push_back(torch::nn::ReLU());
+  set_parts(features, torch::nn::Linear(hidden, options.num_classes()));
 }
 
 }  // namespace unlearn

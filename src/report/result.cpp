@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "unlearn/core/context.h"
@@ -100,7 +101,8 @@ void add_avg_gaps(nlohmann::json& result) {
   }
 }
 
-std::string format_table(const std::vector<nlohmann::json>& results) {
+std::string format_table(const std::vector<nlohmann::json>& results,
+                         const std::vector<std::string>& labels) {
   struct Row {
     std::string name;
     nlohmann::json entry;
@@ -119,15 +121,23 @@ std::string format_table(const std::vector<nlohmann::json>& results) {
     auto time_of = [](const nlohmann::json& e) {
       return e.contains("time_s") ? e.at("time_s") : nlohmann::json();
     };
-    if (models.contains("original")) add("original", models.at("original"), time_of(models.at("original")));
-    if (models.contains("retrain")) add("retrain", models.at("retrain"), time_of(models.at("retrain")));
+    if (models.contains("original"))
+      add("original", models.at("original"), time_of(models.at("original")));
+    if (models.contains("retrain"))
+      add("retrain", models.at("retrain"), time_of(models.at("retrain")));
   }
+  std::map<std::string, int> method_count;
   for (const auto& r : results) {
+    if (r.contains("method")) ++method_count[r.at("method").value("name", "")];
+  }
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
     if (!r.contains("models")) continue;
     const auto& models = r.at("models");
     for (const char* role : {"unlearned", "model"}) {
       if (!models.contains(role)) continue;
       std::string name = r.contains("method") ? r.at("method").value("name", role) : role;
+      if (method_count[name] > 1 && i < labels.size()) name = labels[i];
       nlohmann::json t = r.contains("time_s") && r.at("time_s").contains("unlearn")
                              ? r.at("time_s").at("unlearn")
                              : nlohmann::json();
@@ -136,13 +146,13 @@ std::string format_table(const std::vector<nlohmann::json>& results) {
   }
   std::ostringstream out;
   char line[256];
-  std::snprintf(line, sizeof line, "%-18s %7s %7s %7s %7s %7s %7s %8s %9s\n", "model", "UA", "RA",
+  std::snprintf(line, sizeof line, "%-22s %7s %7s %7s %7s %7s %7s %8s %9s\n", "model", "UA", "RA",
                 "TA", "FTA", "RTA", "MIA", "Avg-gap", "time(s)");
   out << line;
   for (const auto& r : rows) {
     const auto& m = r.entry.contains("metrics") ? r.entry.at("metrics") : nlohmann::json();
     std::string time = r.time.is_number() ? cell(nlohmann::json{{"t", r.time}}, "t", "%.1f") : "-";
-    std::snprintf(line, sizeof line, "%-18s %7s %7s %7s %7s %7s %7s %8s %9s\n", r.name.c_str(),
+    std::snprintf(line, sizeof line, "%-22s %7s %7s %7s %7s %7s %7s %8s %9s\n", r.name.c_str(),
                   cell(m, kColumns[0], "%.2f").c_str(), cell(m, kColumns[1], "%.2f").c_str(),
                   cell(m, kColumns[2], "%.2f").c_str(), cell(m, kColumns[3], "%.2f").c_str(),
                   cell(m, kColumns[4], "%.2f").c_str(), cell(m, kColumns[5], "%.2f").c_str(),

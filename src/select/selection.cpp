@@ -88,8 +88,8 @@ std::string join(const std::vector<std::string>& items) {
 InvalidArgument error_at(const std::string& text, size_t pos, const std::string& what,
                          const std::string& note = "") {
   const size_t column = display_width(text, pos) + 1;
-  std::string msg = detail::concat("selection: ", what, " at column ", column, "\n  ", text,
-                                   "\n  ", std::string(column - 1, ' '), "^");
+  std::string msg = detail::concat("selection: ", what, " at column ", column, "\n  ", text, "\n  ",
+                                   std::string(column - 1, ' '), "^");
   if (!note.empty()) msg += "\n" + note;
   return InvalidArgument(msg);
 }

@@ -21,9 +21,9 @@ BatchStream::BatchStream(torch::Tensor rows, int64_t batch_size, uint64_t seed, 
 }
 
 void BatchStream::reshuffle() {
-  order_ = shuffle_ ? rows_.index_select(0, torch::randperm(rows_.numel(), generator_,
-                                                            torch::kInt64))
-                    : rows_;
+  order_ = shuffle_
+               ? rows_.index_select(0, torch::randperm(rows_.numel(), generator_, torch::kInt64))
+               : rows_;
   cursor_ = 0;
 }
 

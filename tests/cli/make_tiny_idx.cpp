@@ -13,7 +13,8 @@
 namespace {
 
 void put_u32(std::ofstream& out, uint32_t v) {
-  const unsigned char b[4] = {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
+  const unsigned char b[4] = {static_cast<unsigned char>(v >> 24),
+                              static_cast<unsigned char>(v >> 16),
                               static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
   out.write(reinterpret_cast<const char*>(b), 4);
 }
@@ -39,11 +40,13 @@ void write_split(const std::string& dir, const std::string& prefix, int per_clas
   put_u32(img, static_cast<uint32_t>(labels.size()));
   put_u32(img, kSide);
   put_u32(img, kSide);
-  img.write(reinterpret_cast<const char*>(images.data()), static_cast<std::streamsize>(images.size()));
+  img.write(reinterpret_cast<const char*>(images.data()),
+            static_cast<std::streamsize>(images.size()));
   std::ofstream lab(dir + "/" + prefix + "-labels-idx1-ubyte", std::ios::binary);
   put_u32(lab, 0x00000801);
   put_u32(lab, static_cast<uint32_t>(labels.size()));
-  lab.write(reinterpret_cast<const char*>(labels.data()), static_cast<std::streamsize>(labels.size()));
+  lab.write(reinterpret_cast<const char*>(labels.data()),
+            static_cast<std::streamsize>(labels.size()));
 }
 
 }  // namespace

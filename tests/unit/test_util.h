@@ -3,7 +3,6 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
-
 #include <unistd.h>
 
 #include <cmath>
@@ -21,8 +20,8 @@ class TempDir {
     auto base = std::filesystem::temp_directory_path();
     ++counter();
     for (int i = 0;; ++i) {
-      path_ = base / ("unlearn-test-" + std::to_string(::getpid()) + "-" + std::to_string(i) +
-                      "-" + std::to_string(counter()));
+      path_ = base / ("unlearn-test-" + std::to_string(::getpid()) + "-" + std::to_string(i) + "-" +
+                      std::to_string(counter()));
       if (std::filesystem::create_directory(path_)) break;
     }
   }

@@ -17,12 +17,14 @@ void register_eval(CLI::App& app) {
   sub->add_option("--model", job->model, "model file to evaluate")->required();
   sub->add_option("--data", job->data, "data source")->capture_default_str();
   sub->add_option("--forget", job->forget, "selection expression of the forget set")->required();
-  sub->add_flag("--allow-empty", job->allow_empty, "accept a selection matching nothing or everything");
+  sub->add_flag("--allow-empty", job->allow_empty,
+                "accept a selection matching nothing or everything");
   sub->add_option("--original", job->original, "the original model, for comparison");
   sub->add_option("--retrain", job->retrain, "the retrained gold standard, for Avg-gap");
   sub->add_flag("--json", *json, "print the result JSON instead of a table");
   auto no_cache = std::make_shared<bool>(false);
-  sub->add_flag("--no-cache", *no_cache, "evaluate every model afresh (no reuse of cached outputs)");
+  sub->add_flag("--no-cache", *no_cache,
+                "evaluate every model afresh (no reuse of cached outputs)");
   add_common_options(sub, *common);
   sub->callback([=] {
     RunContext context = common->apply();

@@ -18,18 +18,23 @@ void register_forget(CLI::App& app, const std::string& method_name) {
   job->method = method_name;
 
   sub->add_option("--model", job->model, "model file to unlearn from")->required();
-  sub->add_option("--data", job->data, "data source the model was trained on")->capture_default_str();
-  sub->add_option("--forget", job->forget, "selection expression of the data to forget")->required();
-  sub->add_flag("--allow-empty", job->allow_empty, "accept a selection matching nothing or everything");
+  sub->add_option("--data", job->data, "data source the model was trained on")
+      ->capture_default_str();
+  sub->add_option("--forget", job->forget, "selection expression of the data to forget")
+      ->required();
+  sub->add_flag("--allow-empty", job->allow_empty,
+                "accept a selection matching nothing or everything");
   std::string method_list;
   for (const auto& e : method_registry()) method_list += (method_list.empty() ? "" : ", ") + e.name;
-  sub->add_option("--method", job->method, "unlearning method: " + method_list)->capture_default_str();
+  sub->add_option("--method", job->method, "unlearning method: " + method_list)
+      ->capture_default_str();
   sub->add_option("--retrain", job->retrain, "retrained gold-standard model, for Avg-gap");
   sub->add_option("--out", job->out, "unlearned model file to write")->required();
   sub->add_option("--report", job->report, "result JSON to write");
   sub->add_flag("--force", job->force, "overwrite existing outputs");
   auto no_cache = std::make_shared<bool>(false);
-  sub->add_flag("--no-cache", *no_cache, "evaluate every model afresh (no reuse of cached outputs)");
+  sub->add_flag("--no-cache", *no_cache,
+                "evaluate every model afresh (no reuse of cached outputs)");
   add_common_options(sub, *common);
 
   // The chosen method's own options; values stay text until the method parses them.
@@ -47,9 +52,11 @@ void register_forget(CLI::App& app, const std::string& method_name) {
   for (const auto& doc : entry.options()) {
     CLI::Option* opt;
     if (doc.is_switch) {
-      opt = group->add_flag("--" + doc.flag + ",!--no-" + doc.flag, (*switches)[doc.flag], doc.help);
+      opt = group->add_flag("--" + doc.flag + ",!--no-" + doc.flag, (*switches)[doc.flag],
+                            doc.help + " [default: " + doc.value + "]");
     } else {
-      opt = group->add_option("--" + doc.flag, (*values)[doc.flag], doc.help);
+      opt = group->add_option("--" + doc.flag, (*values)[doc.flag],
+                              doc.help + " [default: " + doc.value + "]");
     }
     given->push_back({doc.flag, opt});
   }

@@ -1,6 +1,7 @@
 // unlearn report: a side-by-side table of result files.
 
 #include <cstdio>
+#include <filesystem>
 
 #include "common.h"
 #include "unlearn/report/result.h"
@@ -15,8 +16,12 @@ void register_report(CLI::App& app) {
       ->check(CLI::ExistingFile);
   sub->callback([=] {
     std::vector<nlohmann::json> results;
-    for (const auto& f : *files) results.push_back(read_result(f));
-    std::printf("%s", format_table(results).c_str());
+    std::vector<std::string> labels;
+    for (const auto& f : *files) {
+      results.push_back(read_result(f));
+      labels.push_back(std::filesystem::path(f).stem().string());
+    }
+    std::printf("%s", format_table(results, labels).c_str());
   });
 }
 

@@ -10,7 +10,8 @@
 namespace unlearn::cli {
 
 void register_train(CLI::App& app) {
-  auto* sub = app.add_subcommand("train", "train a classifier (with --exclude: the retrain gold standard)");
+  auto* sub =
+      app.add_subcommand("train", "train a classifier (with --exclude: the retrain gold standard)");
   auto job = std::make_shared<TrainJob>();
   auto common = std::make_shared<CommonOptions>();
   auto epochs = std::make_shared<int64_t>(job->recipe.epochs());
@@ -20,7 +21,8 @@ void register_train(CLI::App& app) {
   auto wd = std::make_shared<double>(job->recipe.weight_decay());
   auto schedule = std::make_shared<std::string>(job->recipe.schedule());
 
-  sub->add_option("--data", job->data, "data source (fashion-mnist, idx:DIR, DIR)")->capture_default_str();
+  sub->add_option("--data", job->data, "data source (fashion-mnist, idx:DIR, DIR)")
+      ->capture_default_str();
   sub->add_option("--model", job->arch, "architecture")
       ->check(CLI::IsMember(architecture_names()))
       ->capture_default_str();
@@ -35,15 +37,21 @@ void register_train(CLI::App& app) {
       ->check(CLI::IsMember({"constant", "cosine", "step"}))
       ->capture_default_str();
   sub->add_option("--exclude", job->exclude, "selection to leave out (the retrain gold standard)");
-  sub->add_flag("--allow-empty", job->allow_empty, "accept a selection matching nothing or everything");
+  sub->add_flag("--allow-empty", job->allow_empty,
+                "accept a selection matching nothing or everything");
   sub->add_option("--out", job->out, "model file to write")->required();
   sub->add_flag("--force", job->force, "overwrite an existing --out");
   add_common_options(sub, *common);
 
   sub->callback([=] {
     RunContext context = common->apply();
-    job->recipe.epochs(*epochs).batch(*batch).lr(*lr).momentum(*momentum).weight_decay(*wd)
-        .schedule(*schedule).seed(common->seed);
+    job->recipe.epochs(*epochs)
+        .batch(*batch)
+        .lr(*lr)
+        .momentum(*momentum)
+        .weight_decay(*wd)
+        .schedule(*schedule)
+        .seed(common->seed);
     ConsoleObserver observer(common->quiet);
     auto summary = run_train_job(*job, context, observer);
     if (!common->quiet) {

@@ -2,7 +2,6 @@
 // Options every subcommand takes, and the registration functions of the subcommands.
 
 #include <CLI/CLI.hpp>
-
 #include <cstdint>
 #include <string>
 

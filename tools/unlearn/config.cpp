@@ -44,8 +44,8 @@ std::vector<std::string> flags_from_yaml(const std::string& path) {
         out.push_back(item.as<std::string>());
       }
     } else {
-      throw UsageError(detail::concat("--config: ", path, ": key '", key,
-                                      "': expected a value or a list"));
+      throw UsageError(
+          detail::concat("--config: ", path, ": key '", key, "': expected a value or a list"));
     }
   }
   return out;

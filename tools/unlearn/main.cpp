@@ -30,8 +30,9 @@ int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     args = cli::expand_config(args);
 
-    CLI::App app{"unlearn: remove the influence of selected training data from a classifier, "
-                 "and measure how close the result is to retraining"};
+    CLI::App app{
+        "unlearn: remove the influence of selected training data from a classifier, "
+        "and measure how close the result is to retraining"};
     app.set_version_flag("--version", UNLEARN_VERSION);
     app.require_subcommand(1);
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);

@@ -52,13 +52,13 @@ std::string concat(Args&&... args) {
 
 /// Checks an input at an API boundary; throws `unlearn::InvalidArgument` with the joined message.
 /// Example: UNLEARN_CHECK(lr >= 0, "psg: invalid learning rate ", lr, " (expected >= 0)");
-#define UNLEARN_CHECK(cond, ...)                                          \
-  do {                                                                    \
+#define UNLEARN_CHECK(cond, ...)                                                           \
+  do {                                                                                     \
     if (!(cond)) throw ::unlearn::InvalidArgument(::unlearn::detail::concat(__VA_ARGS__)); \
   } while (false)
 
 /// Like UNLEARN_CHECK but throws the given exception type.
-#define UNLEARN_CHECK_AS(type, cond, ...)                                 \
-  do {                                                                    \
-    if (!(cond)) throw type(::unlearn::detail::concat(__VA_ARGS__));      \
+#define UNLEARN_CHECK_AS(type, cond, ...)                            \
+  do {                                                               \
+    if (!(cond)) throw type(::unlearn::detail::concat(__VA_ARGS__)); \
   } while (false)

@@ -1,10 +1,10 @@
 #pragma once
 // SHA-256 digests (OpenSSL) of files and memory, as lower-case hex.
 
+#include <torch/types.h>
+
 #include <cstddef>
 #include <string>
-
-#include <torch/types.h>
 
 namespace unlearn {
 

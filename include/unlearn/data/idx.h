@@ -9,9 +9,9 @@ namespace unlearn {
 
 /// Raw contents of one IDX file.
 struct IdxArray {
-  uint8_t type_code = 0;        // 0x08 = unsigned byte (the only type MNIST-style files use)
-  std::vector<int64_t> dims;    // e.g. {60000, 28, 28}
-  std::vector<uint8_t> data;    // product(dims) bytes
+  uint8_t type_code = 0;      // 0x08 = unsigned byte (the only type MNIST-style files use)
+  std::vector<int64_t> dims;  // e.g. {60000, 28, 28}
+  std::vector<uint8_t> data;  // product(dims) bytes
 };
 
 /// Reads one IDX file (".gz" or plain, detected by content). Validates the magic number, the

@@ -3,7 +3,6 @@
 // and calls these. Each returns the JSON it reports.
 
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 
@@ -39,13 +38,12 @@ struct ForgetJob {
   OptionValues method_options;
   std::string retrain;  // optional
   std::string out;
-  std::string report;   // optional result JSON path
+  std::string report;  // optional result JSON path
   bool force = false;
   /// Reuse the outputs of the original and retrain model files (metrics/output_cache.h).
   bool use_cache = true;
 };
-nlohmann::json run_forget_job(const ForgetJob& job, const RunContext& context,
-                              Observer& observer);
+nlohmann::json run_forget_job(const ForgetJob& job, const RunContext& context, Observer& observer);
 
 /// `unlearn eval`: metrics of a model on a split, beside an optional original and retrain.
 struct EvalJob {

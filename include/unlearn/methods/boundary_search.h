@@ -41,15 +41,17 @@ struct BoundarySearchOptions {
   TORCH_ARG(std::vector<double>, model_std) = std::vector<double>{0.5};
 
  public:
-  double effective_step() const { return step_size() > 0 ? step_size() : epsilon() / inner_steps(); }
+  double effective_step() const {
+    return step_size() > 0 ? step_size() : epsilon() / inner_steps();
+  }
   void validate() const;
 };
 
 struct BoundarySearchResult {
-  torch::Tensor x_star;         // the boundary points, raw pixel space, same shape as x
-  torch::Tensor logits_star;    // reference logits at x_star (no grad)
-  torch::Tensor flipped;        // bool N: argmax at x_star differs from y
-  double objective = 0;         // mean over the batch of ℓ(f_ref(x*), y) − (λ/2)‖x* − x‖²
+  torch::Tensor x_star;       // the boundary points, raw pixel space, same shape as x
+  torch::Tensor logits_star;  // reference logits at x_star (no grad)
+  torch::Tensor flipped;      // bool N: argmax at x_star differs from y
+  double objective = 0;       // mean over the batch of ℓ(f_ref(x*), y) − (λ/2)‖x* − x‖²
 };
 
 /// Draws noise of `law` with the shape of `like` from `generator`.

@@ -1,10 +1,10 @@
 #pragma once
 // The interface every unlearning method implements, and the data it runs on.
 
-#include <nlohmann/json.hpp>
 #include <torch/types.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 

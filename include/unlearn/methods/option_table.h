@@ -2,11 +2,10 @@
 // Binds a method's command-line options (by flag name, without dashes) to the fields of its
 // Options struct, so the CLI, YAML configs and result files share one list of names.
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -20,6 +19,7 @@ struct OptionDoc {
   std::string flag;
   std::string help;
   bool is_switch = false;  // a boolean: --flag / --no-flag
+  std::string value;       // the bound field's value when docs() was called (its default)
 };
 
 class OptionTable {

@@ -44,7 +44,7 @@ struct PsgOptions {
   TORCH_ARG(int64_t, batch) = 64;
   TORCH_ARG(int64_t, retain_batch) = 64;
   TORCH_ARG(double, target_forget_acc) = 1;  // percent; < 0: off
-  TORCH_ARG(double, grad_tol) = -1;           // < 0: off
+  TORCH_ARG(double, grad_tol) = -1;          // < 0: off
   TORCH_ARG(std::string, bn_mode) = "train";
   TORCH_ARG(int64_t, recalibrate_samples) = 2048;
   TORCH_ARG(bool, authors_exact) = false;

@@ -23,7 +23,8 @@ class OutputCache {
   /// `dir` empty disables the cache.
   explicit OutputCache(std::string dir) : dir_(std::move(dir)) {}
   /// Outputs of the model file `model_path` on data with digest `data_key`, if cached.
-  std::optional<ModelOutputs> find(const std::string& model_path, const std::string& data_key) const;
+  std::optional<ModelOutputs> find(const std::string& model_path,
+                                   const std::string& data_key) const;
   /// Stores outputs; failures to write are ignored (the cache is an optimisation only).
   void store(const std::string& model_path, const std::string& data_key,
              const ModelOutputs& outputs) const;

@@ -7,7 +7,8 @@
 
 namespace unlearn {
 
-/// Options shared by the architectures.  Example: AllCnn(ArchOptions(10).in_channels(1).width(0.25))
+/// Options shared by the architectures.  Example:
+/// AllCnn(ArchOptions(10).in_channels(1).width(0.25))
 struct ArchOptions {
   explicit ArchOptions(int64_t num_classes) : num_classes_(num_classes) {}
   TORCH_ARG(int64_t, num_classes);

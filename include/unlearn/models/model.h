@@ -3,11 +3,11 @@
 // model: callers pass pixels scaled to [0,1] in the model's channels and size
 // (see to_model_input), so a perturbation search can work in raw pixel space.
 
-#include <nlohmann/json.hpp>
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 

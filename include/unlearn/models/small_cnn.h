@@ -1,33 +1,16 @@
 #pragma once
-// One native architecture: a torch::nn::Cloneable (clone() is a deep copy) implementing Network.
+// One native architecture (see feature_head_net.h for what it shares with the others).
 
-#include <torch/nn/cloneable.h>
-#include <torch/nn/modules/container/sequential.h>
-#include <torch/nn/modules/linear.h>
-
-#include <vector>
-
-#include "unlearn/models/arch_options.h"
-#include "unlearn/models/network.h"
+#include "unlearn/models/feature_head_net.h"
 
 namespace unlearn {
 
 /// A small CNN for fast runs: two conv/BN/ReLU/max-pool stages (32, 64 channels times `width`)
 /// and a 128-unit hidden layer. Groups: `features`, `classifier`.
-class SmallCnnImpl : public torch::nn::Cloneable<SmallCnnImpl>, public Network {
+class SmallCnnImpl : public FeatureHeadNet<SmallCnnImpl> {
  public:
   explicit SmallCnnImpl(const ArchOptions& options);
   void reset() override;
-  torch::Tensor forward(const torch::Tensor& x) { return logits(x); }
-  torch::Tensor embed(const torch::Tensor& x) override;
-  torch::Tensor head(const torch::Tensor& features) override;
-  std::vector<ModuleGroup> groups() override;
-
-  ArchOptions options;
-
- private:
-  torch::nn::Sequential features_{nullptr};
-  torch::nn::Linear classifier_{nullptr};
 };
 TORCH_MODULE(SmallCnn);
 

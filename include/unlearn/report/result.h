@@ -2,7 +2,6 @@
 // The result JSON (DESIGN.md's contract) and its plain-text table.
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 
@@ -33,7 +32,10 @@ void add_avg_gaps(nlohmann::json& result);
 /// A side-by-side table of one or more result files: original and retrain once, then each
 /// unlearned model under its method's name; columns UA, RA, TA, FTA, RTA, MIA_efficacy,
 /// Avg-gap and time. Missing values print as "-".
-std::string format_table(const std::vector<nlohmann::json>& results);
+/// When two results share a method name, their rows are told apart by `labels` (e.g. the file
+/// names, in the order of `results`), when given.
+std::string format_table(const std::vector<nlohmann::json>& results,
+                         const std::vector<std::string>& labels = {});
 
 /// Reads a result JSON file; throws IoError / FormatError naming the file.
 nlohmann::json read_result(const std::string& path);

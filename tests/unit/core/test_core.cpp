@@ -71,7 +71,9 @@ TEST(OptionTable, ParsesTypedValuesAndNamesTheFlagOnError) {
   bool quantize = true;
   std::string norm = "linf";
   OptionTable t;
-  t.add("epsilon", "", eps).add("inner-steps", "", steps).add("quantize", "", quantize)
+  t.add("epsilon", "", eps)
+      .add("inner-steps", "", steps)
+      .add("quantize", "", quantize)
       .add("norm", "", norm, {"linf", "l2"});
   t.apply({{"epsilon", "0.25"}, {"inner-steps", "4"}, {"quantize", "false"}, {"norm", "l2"}}, "m");
   EXPECT_DOUBLE_EQ(eps, 0.25);

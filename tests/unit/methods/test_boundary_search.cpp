@@ -70,8 +70,8 @@ TEST(BoundarySearch, SingleStepMovesEveryFreePixelByEpsilon) {
   auto gen = at::detail::createCPUGenerator(0);
   auto x = torch::tensor({0.2f, 0.3f}).view({1, 2, 1, 1});
   auto y = torch::tensor({int64_t{0}});
-  auto r = boundary_search(model, x, y, BoundarySearchOptions().epsilon(0.1).quantize(false),
-                           0.0, gen);
+  auto r =
+      boundary_search(model, x, y, BoundarySearchOptions().epsilon(0.1).quantize(false), 0.0, gen);
   EXPECT_TRUE(torch::allclose(r.x_star, x + 0.1));
 }
 
@@ -80,8 +80,8 @@ TEST(BoundarySearch, ObjectiveIsLossMinusProximalTermWorkedByHand) {
   auto gen = at::detail::createCPUGenerator(0);
   auto x = torch::tensor({0.2f, 0.3f}).view({1, 2, 1, 1});
   auto y = torch::tensor({int64_t{0}});
-  auto r = boundary_search(model, x, y, BoundarySearchOptions().epsilon(0.1).quantize(false),
-                           2.0, gen);
+  auto r =
+      boundary_search(model, x, y, BoundarySearchOptions().epsilon(0.1).quantize(false), 2.0, gen);
   // x* = (0.3, 0.4): z = (0, 0.3 + 0.8 - 1.5) = (0, -0.4); CE for class 0 = log(1 + e^-0.4).
   // Proximal: (2/2)·(0.1² + 0.1²) = 0.02.
   const double expected = std::log(1 + std::exp(-0.4)) - 0.02;
@@ -93,11 +93,14 @@ TEST(BoundarySearch, AuthorsExactReproducesTheirArithmetic) {
   // un-normalises with (0.4914, 0.2023): x_nat = 0.2·0.2023 + 0.4914 = 0.53186, adds
   // sign(g)·ε = +0.1, quantises to round(0.63186·255)/255 = 161/255, and re-normalises:
   // z* = (161/255 − 0.4914)/0.2023; p* = z*·0.5 + 0.5.
-  auto reference = [](const torch::Tensor& p) { return torch::cat({-p.flatten(1), p.flatten(1)}, 1); };
+  auto reference = [](const torch::Tensor& p) {
+    return torch::cat({-p.flatten(1), p.flatten(1)}, 1);
+  };
   auto gen = at::detail::createCPUGenerator(0);
   auto x = torch::full({1, 1, 1, 1}, 0.6f);
   auto y = torch::tensor({int64_t{0}});
-  auto opts = BoundarySearchOptions().epsilon(0.1).authors_exact(true).model_mean({0.5}).model_std({0.5});
+  auto opts =
+      BoundarySearchOptions().epsilon(0.1).authors_exact(true).model_mean({0.5}).model_std({0.5});
   auto r = boundary_search(reference, x, y, opts, 0.0, gen);
   const double z_star = (161.0 / 255.0 - 0.4914) / 0.2023;
   EXPECT_NEAR(r.x_star.item<double>(), z_star * 0.5 + 0.5, 1e-5);

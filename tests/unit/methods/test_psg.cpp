@@ -70,8 +70,8 @@ TEST(Psg, TraceRecordsTheConvergenceQuantitiesPerOuterStep) {
   NullObserver obs;
   auto result = Psg(fast_options().passes(2)).run(p.model, p.udata, RunContext(), obs);
   ASSERT_EQ(result.trace.size(), 10u);  // 40 forget samples / batch 8 × 2 passes
-  for (const char* key : {"flip_rate", "lower_objective", "forget_loss", "retain_loss",
-                          "total_loss", "grad_norm"}) {
+  for (const char* key :
+       {"flip_rate", "lower_objective", "forget_loss", "retain_loss", "total_loss", "grad_norm"}) {
     EXPECT_TRUE(result.trace[0].values.count(key)) << key;
   }
   EXPECT_EQ(result.trace[3].step, 4);
@@ -89,7 +89,8 @@ TEST(Psg, OuterLossDecreasesInExpectation) {
     auto opts = fast_options().lr(0.05).passes(10).gamma(1e-3);
     auto result = Psg(opts).run(p.model, p.udata, RunContext().seed(s), obs);
     ASSERT_EQ(result.trace.size(), static_cast<size_t>(kSteps));
-    for (int t = 0; t < kSteps; ++t) mean_loss[t] += result.trace[t].values.at("forget_loss") / kSeeds;
+    for (int t = 0; t < kSteps; ++t)
+      mean_loss[t] += result.trace[t].values.at("forget_loss") / kSeeds;
   }
   double previous = 1e9;
   for (int w = 0; w < kWindows; ++w) {
@@ -104,7 +105,8 @@ TEST(Psg, RetainTermKeepsRetainAccuracy) {
   auto p = make_problem(7);
   NullObserver obs;
   auto retain_accuracy = [&](double phi) {
-    auto r = Psg(fast_options().lr(0.1).retain_weight(phi)).run(p.model, p.udata, RunContext(), obs);
+    auto r =
+        Psg(fast_options().lr(0.1).retain_weight(phi)).run(p.model, p.udata, RunContext(), obs);
     torch::NoGradGuard g;
     auto xr = p.data.x.index_select(0, p.udata.retain);
     auto yr = p.data.y.index_select(0, p.udata.retain);
@@ -119,8 +121,8 @@ TEST(Psg, RetainTermKeepsRetainAccuracy) {
 TEST(Psg, EarlyStoppingEndsTheRunOnceTheTargetIsReached) {
   auto p = make_problem(8);
   NullObserver obs;
-  auto result = Psg(fast_options().passes(50).target_forget_acc(10)).run(p.model, p.udata,
-                                                                        RunContext(), obs);
+  auto result =
+      Psg(fast_options().passes(50).target_forget_acc(10)).run(p.model, p.udata, RunContext(), obs);
   EXPECT_LT(result.trace.size(), 250u);
   EXPECT_EQ(result.summary["stop_reason"], "running forget accuracy reached the target");
 }
@@ -129,8 +131,8 @@ TEST(Psg, EveryLabelModeAndBatchNormModeRuns) {
   auto p = make_problem(9);
   NullObserver obs;
   for (const char* mode : {"hard", "soft", "raw-logits"}) {
-    auto r = Psg(fast_options().passes(1).label_mode(mode).top_k(2)).run(p.model, p.udata,
-                                                                          RunContext(), obs);
+    auto r = Psg(fast_options().passes(1).label_mode(mode).top_k(2))
+                 .run(p.model, p.udata, RunContext(), obs);
     EXPECT_TRUE(std::isfinite(r.trace.back().values.at("total_loss"))) << mode;
   }
   for (const char* bn : {"train", "frozen", "recalibrate"}) {

@@ -54,8 +54,7 @@ TEST_P(ArchitectureTest, LogitsAndFeaturesHaveTheRightShapeAndGroupsCoverEveryPa
 
 INSTANTIATE_TEST_SUITE_P(All, ArchitectureTest,
                          ::testing::Values(ArchCase{"allcnn", 1, 28}, ArchCase{"allcnn", 3, 32},
-                                           ArchCase{"resnet18", 3, 32},
-                                           ArchCase{"resnet18", 1, 28},
+                                           ArchCase{"resnet18", 3, 32}, ArchCase{"resnet18", 1, 28},
                                            ArchCase{"small-cnn", 1, 28},
                                            ArchCase{"small-cnn", 1, 8}, ArchCase{"mlp", 1, 8}));
 
@@ -86,7 +85,8 @@ TEST(Model, ResNetGroupsAreNamedByStage) {
   Model m = Model::create(spec_of("resnet18", 3, 32, 0.125));
   std::vector<std::string> names;
   for (const auto& g : m.groups()) names.push_back(g.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"stem", "layer1", "layer2", "layer3", "layer4", "fc"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"stem", "layer1", "layer2", "layer3", "layer4", "fc"}));
   EXPECT_THROW(m.group_parameters("head"), InvalidArgument);
 }
 

@@ -262,7 +262,8 @@ TEST(Selection, ErrorShowsTextAndCaret) {
   ASSERT_NE(second_nl, std::string::npos) << msg;
   EXPECT_TRUE(contains(msg.substr(0, first_nl), "at column 18")) << msg;
   EXPECT_EQ(msg.substr(first_nl + 1, second_nl - first_nl - 1), "  " + expr) << msg;
-  const std::string caret = msg.substr(second_nl + 1, msg.find('\n', second_nl + 1) - second_nl - 1);
+  const std::string caret =
+      msg.substr(second_nl + 1, msg.find('\n', second_nl + 1) - second_nl - 1);
   // The caret sits under column 18, one past the end of the text.
   EXPECT_EQ(caret, "  " + std::string(17, ' ') + "^") << msg;
 }

@@ -64,8 +64,10 @@ TEST(Trainer, SameSeedSameWeights) {
   auto rows = torch::arange(data.y.size(0), torch::kInt64);
   Model a = test::point_model(2, 3, 1, 5), b = test::point_model(2, 3, 1, 5);
   NullObserver obs;
-  train_model(a, data.x, data.y, rows, TrainOptions().epochs(2).batch(8).seed(9), RunContext(), obs);
-  train_model(b, data.x, data.y, rows, TrainOptions().epochs(2).batch(8).seed(9), RunContext(), obs);
+  train_model(a, data.x, data.y, rows, TrainOptions().epochs(2).batch(8).seed(9), RunContext(),
+              obs);
+  train_model(b, data.x, data.y, rows, TrainOptions().epochs(2).batch(8).seed(9), RunContext(),
+              obs);
   EXPECT_TRUE(test::same_state(a, b));
 }
 

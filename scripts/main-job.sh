@@ -9,7 +9,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
-"$root/scripts/build.sh"
+"$root/scripts/build.sh" --target unlearn
 unlearn="$root/build/unlearn"
 run=${UNLEARN_RUN_DIR:-$root/runs/main-job}
 mkdir -p "$run"

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 
 #include "unlearn/core/atomic_file.h"
@@ -55,6 +56,24 @@ void data_statistics(const torch::Tensor& images, InputSpec& spec) {
     spec.mean.push_back(channel.mean().item<double>());
     spec.std.push_back(std::max(channel.std().item<double>(), 1e-6));
   }
+}
+
+/// "MEAN,STD" applied to every channel; throws UsageError naming --normalize otherwise.
+void fixed_statistics(const std::string& text, InputSpec& spec) {
+  const auto comma = text.find(',');
+  char* end_mean = nullptr;
+  char* end_std = nullptr;
+  const std::string mean_text = text.substr(0, comma);
+  const std::string std_text = comma == std::string::npos ? "" : text.substr(comma + 1);
+  const double mean = std::strtod(mean_text.c_str(), &end_mean);
+  const double std = std::strtod(std_text.c_str(), &end_std);
+  if (comma == std::string::npos || mean_text.empty() || std_text.empty() || *end_mean != '\0' ||
+      *end_std != '\0' || !(std > 0)) {
+    throw UsageError(
+        detail::concat("--normalize: expected 'data' or MEAN,STD with STD > 0, got '", text, "'"));
+  }
+  spec.mean.assign(spec.channels, mean);
+  spec.std.assign(spec.channels, std);
 }
 
 nlohmann::json recipe_json(const TrainOptions& r) {
@@ -127,7 +146,11 @@ nlohmann::json run_train_job(const TrainJob& job, const RunContext& context, Obs
   spec.arch = job.arch;
   spec.input.channels = bundle.train.channels();
   spec.input.size = job.input_size > 0 ? job.input_size : bundle.train.height();
-  data_statistics(bundle.train.images.index_select(0, rows), spec.input);
+  if (job.normalize == "data") {
+    data_statistics(bundle.train.images.index_select(0, rows), spec.input);
+  } else {
+    fixed_statistics(job.normalize, spec.input);
+  }
   spec.options = ArchOptions(bundle.train.num_classes())
                      .in_channels(spec.input.channels)
                      .width(job.width)
@@ -145,6 +168,7 @@ nlohmann::json run_train_job(const TrainJob& job, const RunContext& context, Obs
                              {"selection", selection},
                              {"n_train", rows.numel()},
                              {"recipe", recipe_json(job.recipe)},
+                             {"normalize", job.normalize},
                              {"train_time_s", report.seconds},
                              {"final_loss", report.final_loss},
                              {"threads", context.threads()},

@@ -255,7 +255,12 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
                       Observer& observer) const {
   const PsgOptions& o = options_;
   const torch::Device device = context.device();
-  UNLEARN_CHECK(data.forget.numel() > 0, name_, ": the forget set is empty");
+  if (data.forget.numel() == 0) {
+    // Nothing to forget (a selection accepted with --allow-empty): the model is returned as is.
+    MethodResult unchanged{original.clone(), {}, {}};
+    unchanged.summary = {{"steps", 0}, {"stop_reason", "the forget set is empty"}};
+    return unchanged;
+  }
   UNLEARN_CHECK(o.retain_weight() == 0 || data.retain.numel() > 0, name_,
                 ": --retain-weight > 0 needs retain samples");
 

@@ -52,6 +52,8 @@ expect_exit 2 "unknown method" -- "$UNLEARN" forget --model orig.pt --forget 'cl
 expect_exit 2 "bad option value" -- "$UNLEARN" forget --model orig.pt --data "$DATA" \
   --forget 'class == 0' --epsilon abc --out x.pt
 expect_stderr "bad option value" "--epsilon"
+expect_exit 2 "bad --normalize" -- "$UNLEARN" "${train[@]}" --data "$DATA" --normalize 0.5 --out x.pt
+expect_stderr "bad --normalize" "--normalize"
 expect_exit 2 "missing required" -- "$UNLEARN" train --out x.pt --epochs
 [ -e x.pt ] && fail "usage error: output written"
 ls ./*.tmp.* >/dev/null 2>&1 && fail "a temporary file was left behind"

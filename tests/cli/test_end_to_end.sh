@@ -4,6 +4,8 @@ source "$(dirname "$0")/lib.sh"
 common=(--data "$DATA" --model small-cnn --width 0.5 --epochs 4 --batch 16 --lr 0.05 --quiet)
 
 expect_exit 0 "train" -- "$UNLEARN" train "${common[@]}" --out orig.pt
+expect_exit 0 "train --normalize" -- "$UNLEARN" train "${common[@]}" --epochs 1 --normalize 0.5,0.5 \
+  --out fixed.pt
 expect_exit 0 "train --exclude" -- "$UNLEARN" train "${common[@]}" --exclude 'class == 0' --out re.pt
 [ -f orig.pt ] && [ -f re.pt ] || fail "models were not written"
 

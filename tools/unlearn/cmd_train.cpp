@@ -28,6 +28,9 @@ void register_train(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--width", job->width, "width multiplier")->capture_default_str();
   sub->add_option("--input-size", job->input_size, "input side in pixels (default: the data's)");
+  sub->add_option("--normalize", job->normalize,
+                  "input normalisation: data (the training images' statistics) or MEAN,STD")
+      ->capture_default_str();
   sub->add_option("--epochs", *epochs, "training epochs")->capture_default_str();
   sub->add_option("--batch", *batch, "batch size")->capture_default_str();
   sub->add_option("--lr", *lr, "peak learning rate")->capture_default_str();

@@ -20,6 +20,9 @@ struct TrainJob {
   double width = 1.0;
   int64_t input_size = 0;  // 0: the data's own size
   std::string exclude;     // empty: train on everything
+  /// "data": per-channel mean and std of the training images; "MEAN,STD": those values for
+  /// every channel (the authors' Fashion-MNIST pipeline uses "0.5,0.5").
+  std::string normalize = "data";
   bool allow_empty = false;
   TrainOptions recipe;
   std::string out;

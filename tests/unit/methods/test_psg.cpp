@@ -65,6 +65,15 @@ TEST_P(PsgSeeds, ForgetsTheForgetSetAndNeverMutatesItsInput) {
 
 INSTANTIATE_TEST_SUITE_P(Seeds, PsgSeeds, ::testing::Values(1, 2, 3, 4));
 
+TEST(Psg, AnEmptyForgetSetChangesNothing) {
+  auto p = make_problem(6);
+  p.udata.forget = torch::empty({0}, torch::kInt64);
+  NullObserver obs;
+  auto result = Psg(PsgOptions()).run(p.model, p.udata, RunContext(), obs);
+  EXPECT_TRUE(test::same_state(result.model, p.model));
+  EXPECT_TRUE(result.trace.empty());
+}
+
 TEST(Psg, TraceRecordsTheConvergenceQuantitiesPerOuterStep) {
   auto p = make_problem(5);
   NullObserver obs;

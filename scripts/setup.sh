@@ -8,11 +8,11 @@ packages=(
   libtorch-dev            # tensors, autograd, optimisers, serialisation
   libopenblas0-pthread    # fast BLAS behind LibTorch
   dataset-fashion-mnist   # the real data set behind --data fashion-mnist
-  libcli11-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev
+  libcli11-dev nlohmann-json3-dev libyaml-cpp-dev   # CLI, JSON, --config
   zlib1g-dev              # gzipped IDX files
   libsvm-dev              # RBF-SVM of MIA-efficacy
   libssl-dev              # SHA-256 of inputs and outputs
-  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  googletest libgtest-dev libbenchmark-dev         # tests and micro-benchmarks
 )
 
 missing=()

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "expect_error.h"
 #include "idx_test_util.h"
 #include "unlearn/core/error.h"
 #include "unlearn/data/idx.h"
@@ -14,27 +15,14 @@
 namespace unlearn {
 namespace {
 
+using test::message_of;
+
 using test_util::idx_bytes;
 using test_util::image_pixels;
 using test_util::read_bytes;
 using test_util::TempDir;
 using test_util::write_bytes;
 using test_util::write_idx_dir;
-
-/// Runs `f`, expects exception type E, and returns its message ("" if none was thrown).
-template <typename E, typename F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no exception thrown";
-  return "";
-}
 
 const std::vector<std::string> kDigits = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
 

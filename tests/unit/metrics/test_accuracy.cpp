@@ -4,22 +4,14 @@
 #include <cmath>
 #include <string>
 
+#include "expect_error.h"
 #include "unlearn/core/error.h"
 #include "unlearn/metrics/accuracy.h"
 
 namespace unlearn {
 namespace {
 
-// Expects `fn` to throw InvalidArgument whose message contains `needle`.
-template <typename Fn>
-void expect_invalid(Fn&& fn, const std::string& needle) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected InvalidArgument containing '" << needle << "'";
-  } catch (const InvalidArgument& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
+using test::expect_invalid;
 
 TEST(Accuracy, FourRowsByHand) {
   // Row argmaxes: 0, 1, 2, 1. Labels 0, 1, 1, 1 -> rows 0, 1, 3 right, row 2 wrong: 3/4 = 75%.

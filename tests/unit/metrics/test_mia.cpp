@@ -4,21 +4,14 @@
 #include <cmath>
 #include <string>
 
+#include "expect_error.h"
 #include "unlearn/core/error.h"
 #include "unlearn/metrics/mia.h"
 
 namespace unlearn {
 namespace {
 
-template <typename Fn>
-void expect_invalid(Fn&& fn, const std::string& needle) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected InvalidArgument containing '" << needle << "'";
-  } catch (const InvalidArgument& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
+using test::expect_invalid;
 
 // Members are confident (true-class probability 0.95..0.999), non-members are not (0.05..0.3):
 // an RBF-SVM separates them with room to spare.

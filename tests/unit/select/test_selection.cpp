@@ -8,11 +8,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "expect_error.h"
 #include "unlearn/core/error.h"
 #include "unlearn/select/selection.h"
 
 namespace unlearn {
 namespace {
+
+using test::message_of;
 
 // Eight samples, worked out by hand:
 //   row  class    device       year  score
@@ -50,21 +53,6 @@ std::vector<int64_t> rows_of(const std::string& expr, const Dataset& data = samp
 }
 
 using Rows = std::vector<int64_t>;
-
-/// Runs `f`, expects exception type E, and returns its message ("" if none was thrown).
-template <typename E, typename F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no exception thrown";
-  return "";
-}
 
 std::string parse_error(const std::string& expr) {
   return message_of<InvalidArgument>([&] { Selection::parse(expr); });

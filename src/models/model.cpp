@@ -203,7 +203,7 @@ void Model::save(const std::string& path, bool force, const std::string& flag) c
 Model Model::load(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
-    throw IoError(detail::concat("--model: cannot open '", path, "': no such file"));
+    throw IoError(detail::concat("cannot open model file '", path, "': no such file"));
   }
   torch::serialize::InputArchive archive;
   try {

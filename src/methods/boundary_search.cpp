@@ -116,17 +116,27 @@ const std::vector<double>& authors_search_std() {
 
 torch::Tensor sample_noise(const std::string& law, const torch::Tensor& like,
                            torch::Generator& generator) {
-  auto opts = like.options();
-  if (law == "normal") return torch::randn(like.sizes(), generator, opts);
-  auto u = torch::rand(like.sizes(), generator, opts);
-  if (law == "uniform") return u * 2.0 - 1.0;
-  if (law == "laplace") {
-    // Inverse CDF of Laplace(0, 1) on v uniform in (-1/2, 1/2).
-    auto v = (u - 0.5).clamp(-0.5 + 1e-7, 0.5 - 1e-7);
-    return -v.sign() * torch::log1p(-2.0 * v.abs());
+  // Drawn on the CPU from the CPU generator, then moved: the same seed gives the same noise on
+  // every device.
+  auto opts = like.options().device(torch::kCPU);
+  torch::Tensor out;
+  if (law == "normal") {
+    out = torch::randn(like.sizes(), generator, opts);
+  } else {
+    auto u = torch::rand(like.sizes(), generator, opts);
+    if (law == "uniform") {
+      out = u * 2.0 - 1.0;
+    } else if (law == "laplace") {
+      // Inverse CDF of Laplace(0, 1) on v uniform in (-1/2, 1/2).
+      auto v = (u - 0.5).clamp(-0.5 + 1e-7, 0.5 - 1e-7);
+      out = -v.sign() * torch::log1p(-2.0 * v.abs());
+    } else if (law == "cauchy") {
+      out = torch::tan(M_PI * (u.clamp(1e-7, 1 - 1e-7) - 0.5));
+    } else {
+      throw InvalidArgument(detail::concat("--noise: unknown law '", law, "'"));
+    }
   }
-  if (law == "cauchy") return torch::tan(M_PI * (u.clamp(1e-7, 1 - 1e-7) - 0.5));
-  throw InvalidArgument(detail::concat("--noise: unknown law '", law, "'"));
+  return out.to(like.device());
 }
 
 BoundarySearchResult boundary_search(const LogitsFn& reference, const torch::Tensor& x_in,

@@ -73,9 +73,7 @@ DataBundle load_idx_dir(const std::string& dir, const std::string& spec) {
   return bundle;
 }
 
-}  // namespace
-
-DataBundle load_data(const std::string& spec) {
+DataBundle load_unchecked(const std::string& spec) {
   UNLEARN_CHECK(!spec.empty(), "--data: empty value; ", kAcceptedForms);
 
   if (spec == "fashion-mnist") {
@@ -120,6 +118,16 @@ DataBundle load_data(const std::string& spec) {
   }
   throw InvalidArgument(detail::concat(
       "--data: '", spec, "' is neither a known source nor a folder; ", kAcceptedForms));
+}
+
+}  // namespace
+
+DataBundle load_data(const std::string& spec) {
+  DataBundle bundle = load_unchecked(spec);
+  // Every reader's output meets the same invariants before anything uses it.
+  bundle.train.validate(spec + " (train)");
+  bundle.test.validate(spec + " (test)");
+  return bundle;
 }
 
 }  // namespace unlearn

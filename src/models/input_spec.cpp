@@ -42,11 +42,4 @@ torch::Tensor to_model_input(const torch::Tensor& images_u8, const InputSpec& sp
   return x.contiguous();
 }
 
-torch::Tensor normalize(const torch::Tensor& x01, const InputSpec& spec) {
-  auto opts = torch::TensorOptions().dtype(x01.scalar_type()).device(x01.device());
-  auto mean = torch::tensor(spec.mean, opts.dtype(torch::kFloat64)).to(opts).view({1, -1, 1, 1});
-  auto std = torch::tensor(spec.std, opts.dtype(torch::kFloat64)).to(opts).view({1, -1, 1, 1});
-  return (x01 - mean) / std;
-}
-
 }  // namespace unlearn

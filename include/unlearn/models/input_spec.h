@@ -26,7 +26,4 @@ struct InputSpec {
 /// Whole-tensor work, no per-sample loop; callers cache the result.
 torch::Tensor to_model_input(const torch::Tensor& images_u8, const InputSpec& spec);
 
-/// (x - mean) / std per channel, for x in [0,1].
-torch::Tensor normalize(const torch::Tensor& x01, const InputSpec& spec);
-
 }  // namespace unlearn

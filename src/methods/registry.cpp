@@ -49,12 +49,12 @@ const std::vector<MethodEntry>& method_registry() {
       {"psg",
        "boundary-based bilevel unlearning with perturbed sign gradients (Nahass et al.)",
        psg_docs,
-       {"authors", "authors-exact"},
+       {"authors", "authors-exact", "thorough"},
        make_psg},
       {"boundary-shrink",
        "Boundary Shrink (Chen et al. 2023): PSG with K=1, gamma=lambda=phi=0",
        psg_docs,
-       {"authors", "authors-exact"},
+       {"authors", "authors-exact", "thorough"},
        make_boundary_shrink},
   };
   return entries;

@@ -189,6 +189,15 @@ TEST(Registry, AuthorsPresetRestoresThePublishedValuesAndFlagsOverrideIt) {
   EXPECT_EQ(k["lr"], 0.01);
 }
 
+TEST(Registry, ThoroughPresetRecalibratesAfterOneFullPass) {
+  auto j = make_method("psg", {{"preset", "thorough"}})->options_json();
+  EXPECT_EQ(j["bn-mode"], "recalibrate");
+  EXPECT_EQ(j["passes"], 1);
+  EXPECT_EQ(j["target-forget-acc"], -1.0);
+  EXPECT_EQ(j["retain-weight"], 1.0);
+  EXPECT_EQ(j["lr"], 2e-3);
+}
+
 TEST(Registry, BadOptionsAreUsageErrorsNamingTheFlag) {
   auto message = [](const OptionValues& v) {
     try {

@@ -23,9 +23,29 @@ std::unique_ptr<Method> make_psg(const OptionValues& values) {
   return std::make_unique<Psg>(o, "psg");
 }
 
+// These five values are what makes PSG Boundary Shrink.
+constexpr const char* kBoundaryShrinkFixed[] = {"inner-steps", "step-size", "gamma", "lambda",
+                                                "retain-weight"};
+
+bool fixed_by_boundary_shrink(const std::string& flag) {
+  for (const char* fixed : kBoundaryShrinkFixed) {
+    if (flag == fixed) return true;
+  }
+  return false;
+}
+
+/// PSG's options less the five Boundary Shrink fixes, with Boundary Shrink's defaults.
+std::vector<OptionDoc> boundary_shrink_docs() {
+  PsgOptions o = boundary_shrink_options();
+  std::vector<OptionDoc> out;
+  for (auto& doc : psg_option_table(o).docs()) {
+    if (!fixed_by_boundary_shrink(doc.flag)) out.push_back(doc);
+  }
+  return out;
+}
+
 std::unique_ptr<Method> make_boundary_shrink(const OptionValues& values) {
-  // These five values are what makes it Boundary Shrink.
-  for (const char* fixed : {"inner-steps", "step-size", "gamma", "lambda", "retain-weight"}) {
+  for (const char* fixed : kBoundaryShrinkFixed) {
     if (values.count(fixed)) {
       throw UsageError(detail::concat("boundary-shrink fixes --", fixed,
                                       " (K = 1, alpha = epsilon, gamma = lambda = phi = 0); use "
@@ -53,7 +73,7 @@ const std::vector<MethodEntry>& method_registry() {
        make_psg},
       {"boundary-shrink",
        "Boundary Shrink (Chen et al. 2023): PSG with K=1, gamma=lambda=phi=0",
-       psg_docs,
+       boundary_shrink_docs,
        {"authors", "authors-exact", "thorough"},
        make_boundary_shrink},
   };

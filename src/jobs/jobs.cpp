@@ -3,11 +3,11 @@
 #include <torch/torch.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <ctime>
 
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
+#include "unlearn/core/parse.h"
 #include "unlearn/data/source.h"
 #include "unlearn/methods/registry.h"
 #include "unlearn/metrics/evaluator.h"
@@ -61,19 +61,14 @@ void data_statistics(const torch::Tensor& images, InputSpec& spec) {
 /// "MEAN,STD" applied to every channel; throws UsageError naming --normalize otherwise.
 void fixed_statistics(const std::string& text, InputSpec& spec) {
   const auto comma = text.find(',');
-  char* end_mean = nullptr;
-  char* end_std = nullptr;
-  const std::string mean_text = text.substr(0, comma);
-  const std::string std_text = comma == std::string::npos ? "" : text.substr(comma + 1);
-  const double mean = std::strtod(mean_text.c_str(), &end_mean);
-  const double std = std::strtod(std_text.c_str(), &end_std);
-  if (comma == std::string::npos || mean_text.empty() || std_text.empty() || *end_mean != '\0' ||
-      *end_std != '\0' || !(std > 0)) {
+  const auto mean = parse_real(text.substr(0, comma));
+  const auto std = comma == std::string::npos ? std::nullopt : parse_real(text.substr(comma + 1));
+  if (!mean || !std || !(*std > 0)) {
     throw UsageError(
         detail::concat("--normalize: expected 'data' or MEAN,STD with STD > 0, got '", text, "'"));
   }
-  spec.mean.assign(spec.channels, mean);
-  spec.std.assign(spec.channels, std);
+  spec.mean.assign(spec.channels, *mean);
+  spec.std.assign(spec.channels, *std);
 }
 
 nlohmann::json recipe_json(const TrainOptions& r) {

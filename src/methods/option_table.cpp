@@ -1,10 +1,9 @@
 #include "unlearn/methods/option_table.h"
 
 #include <algorithm>
-#include <cmath>
-#include <cstdlib>
 
 #include "unlearn/core/error.h"
+#include "unlearn/core/parse.h"
 
 namespace unlearn {
 
@@ -19,12 +18,9 @@ std::string bad_value(const std::string& flag, const std::string& text, const ch
 OptionTable& OptionTable::add(const std::string& flag, const std::string& help, double& field) {
   entries_.push_back({{flag, help, false, ""},
                       [&field, flag](const std::string& text) {
-                        char* end = nullptr;
-                        const double v = std::strtod(text.c_str(), &end);
-                        if (text.empty() || *end != '\0' || !std::isfinite(v)) {
-                          throw UsageError(bad_value(flag, text, "a number"));
-                        }
-                        field = v;
+                        const auto v = parse_real(text);
+                        if (!v) throw UsageError(bad_value(flag, text, "a number"));
+                        field = *v;
                       },
                       [&field] { return nlohmann::json(field); }});
   return *this;
@@ -33,12 +29,9 @@ OptionTable& OptionTable::add(const std::string& flag, const std::string& help, 
 OptionTable& OptionTable::add(const std::string& flag, const std::string& help, int64_t& field) {
   entries_.push_back({{flag, help, false, ""},
                       [&field, flag](const std::string& text) {
-                        char* end = nullptr;
-                        const long long v = std::strtoll(text.c_str(), &end, 10);
-                        if (text.empty() || *end != '\0') {
-                          throw UsageError(bad_value(flag, text, "an integer"));
-                        }
-                        field = v;
+                        const auto v = parse_integer(text);
+                        if (!v) throw UsageError(bad_value(flag, text, "an integer"));
+                        field = *v;
                       },
                       [&field] { return nlohmann::json(field); }});
   return *this;

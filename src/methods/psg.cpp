@@ -214,12 +214,13 @@ torch::Tensor cross_entropy_to(const torch::Tensor& logits, const torch::Tensor&
   return -(target * torch::log_softmax(logits, 1)).sum(1).mean();
 }
 
+/// ‖∇θ‖ over all parameters, read back once (one device sync per step, not one per tensor).
 double grad_norm(const std::vector<torch::Tensor>& params) {
-  double sq = 0;
+  std::vector<torch::Tensor> norms;
   for (const auto& p : params) {
-    if (p.grad().defined()) sq += p.grad().pow(2).sum().item<double>();
+    if (p.grad().defined()) norms.push_back(p.grad().norm());
   }
-  return std::sqrt(sq);
+  return norms.empty() ? 0.0 : torch::stack(norms).norm().item<double>();
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const PsgOptions& o,

@@ -7,6 +7,7 @@
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/context.h"
 #include "unlearn/core/error.h"
+#include "unlearn/core/parse.h"
 #include "unlearn/core/sha256.h"
 #include "unlearn/methods/option_table.h"
 
@@ -98,6 +99,19 @@ TEST(OptionTable, ParsesTypedValuesAndNamesTheFlagOnError) {
 
 namespace unlearn {
 namespace {
+
+TEST(Parse, WholeStringNumbersOnly) {
+  EXPECT_EQ(parse_real("0.25"), 0.25);
+  EXPECT_EQ(parse_real("-1e-3"), -1e-3);
+  EXPECT_FALSE(parse_real(""));
+  EXPECT_FALSE(parse_real("0.1x"));
+  EXPECT_FALSE(parse_real("nan"));
+  EXPECT_FALSE(parse_real("1e999"));
+  EXPECT_EQ(parse_integer("42"), 42);
+  EXPECT_EQ(parse_integer("-7"), -7);
+  EXPECT_FALSE(parse_integer("4.5"));
+  EXPECT_FALSE(parse_integer(""));
+}
 
 TEST(Sha256, KnownVectors) {
   Sha256 empty;

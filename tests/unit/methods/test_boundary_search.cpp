@@ -65,23 +65,23 @@ TEST(BoundarySearch, StaysInTheBallAndThePixelRangeAndOnTheGrid) {
   }
 }
 
-TEST(BoundarySearch, SingleStepMovesEveryFreePixelByEpsilon) {
-  Linear model;
+/// One unquantised step of size 0.1 from the class-0 point (0.2, 0.3) with proximal weight
+/// `lambda`.
+BoundarySearchResult one_step_from_02_03(double lambda) {
   auto gen = at::detail::createCPUGenerator(0);
   auto x = torch::tensor({0.2f, 0.3f}).view({1, 2, 1, 1});
   auto y = torch::tensor({int64_t{0}});
-  auto r =
-      boundary_search(model, x, y, BoundarySearchOptions().epsilon(0.1).quantize(false), 0.0, gen);
-  EXPECT_TRUE(torch::allclose(r.x_star, x + 0.1));
+  return boundary_search(Linear(), x, y, BoundarySearchOptions().epsilon(0.1).quantize(false),
+                         lambda, gen);
+}
+
+TEST(BoundarySearch, SingleStepMovesEveryFreePixelByEpsilon) {
+  auto r = one_step_from_02_03(0.0);
+  EXPECT_TRUE(torch::allclose(r.x_star, torch::tensor({0.3f, 0.4f}).view({1, 2, 1, 1})));
 }
 
 TEST(BoundarySearch, ObjectiveIsLossMinusProximalTermWorkedByHand) {
-  Linear model;
-  auto gen = at::detail::createCPUGenerator(0);
-  auto x = torch::tensor({0.2f, 0.3f}).view({1, 2, 1, 1});
-  auto y = torch::tensor({int64_t{0}});
-  auto r =
-      boundary_search(model, x, y, BoundarySearchOptions().epsilon(0.1).quantize(false), 2.0, gen);
+  auto r = one_step_from_02_03(2.0);
   // x* = (0.3, 0.4): z = (0, 0.3 + 0.8 - 1.5) = (0, -0.4); CE for class 0 = log(1 + e^-0.4).
   // Proximal: (2/2)·(0.1² + 0.1²) = 0.02.
   const double expected = std::log(1 + std::exp(-0.4)) - 0.02;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "unlearn/core/error.h"
+#include "unlearn/methods/update_loop.h"
 #include "unlearn/train/batches.h"
 #include "unlearn/train/batchnorm.h"
 
@@ -208,32 +209,6 @@ torch::Tensor boundary_targets(const PsgOptions& o, const torch::Tensor& logits_
   return kept / kept.sum(1, true);
 }
 
-/// Cross-entropy against class indices (int64) or a target distribution (float).
-torch::Tensor cross_entropy_to(const torch::Tensor& logits, const torch::Tensor& target) {
-  if (target.scalar_type() == torch::kInt64) return F::cross_entropy(logits, target);
-  return -(target * torch::log_softmax(logits, 1)).sum(1).mean();
-}
-
-/// ‖∇θ‖ over all parameters, read back once (one device sync per step, not one per tensor).
-double grad_norm(const std::vector<torch::Tensor>& params) {
-  std::vector<torch::Tensor> norms;
-  for (const auto& p : params) {
-    if (p.grad().defined()) norms.push_back(p.grad().norm());
-  }
-  return norms.empty() ? 0.0 : torch::stack(norms).norm().item<double>();
-}
-
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const PsgOptions& o,
-                                                        const std::vector<torch::Tensor>& params) {
-  if (o.optimizer() == "adam") {
-    return std::make_unique<torch::optim::Adam>(
-        params, torch::optim::AdamOptions(o.lr()).weight_decay(o.weight_decay()));
-  }
-  return std::make_unique<torch::optim::SGD>(
-      params,
-      torch::optim::SGDOptions(o.lr()).momentum(o.momentum()).weight_decay(o.weight_decay()));
-}
-
 /// Running forget accuracy over the last `capacity` samples seen by the outer update.
 class RunningAccuracy {
  public:
@@ -263,12 +238,7 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
                       Observer& observer) const {
   const PsgOptions& o = options_;
   const torch::Device device = context.device();
-  if (data.forget.numel() == 0) {
-    // Nothing to forget (a selection accepted with --allow-empty): the model is returned as is.
-    MethodResult unchanged{original.clone(), {}, {}};
-    unchanged.summary = {{"steps", 0}, {"stop_reason", "the forget set is empty"}};
-    return unchanged;
-  }
+  if (data.forget.numel() == 0) return unchanged_result(original);
   UNLEARN_CHECK(o.retain_weight() == 0 || data.retain.numel() > 0, name_,
                 ": --retain-weight > 0 needs retain samples");
 
@@ -291,7 +261,7 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
   auto noise_gen = at::detail::createCPUGenerator(seed + 2);
 
   auto params = model.parameters();
-  auto optimizer = make_optimizer(o, params);
+  auto optimizer = make_optimizer(o.optimizer(), params, o.lr(), o.momentum(), o.weight_decay());
   auto set_update_mode = [&] {
     model.train(true);
     if (o.bn_mode() == "frozen") model.set_batchnorm_training(false);

@@ -7,6 +7,24 @@ namespace unlearn {
 
 namespace {
 
+/// The entry of a method class M that has `M::Options`, a static
+/// `OptionTable M::option_table(M::Options&)` and a constructor from its Options.
+template <class M>
+MethodEntry entry(const std::string& name, const std::string& summary) {
+  return {name,
+          summary,
+          [] {
+            typename M::Options o;
+            return M::option_table(o).docs();
+          },
+          {},
+          [name](const OptionValues& values) -> std::unique_ptr<Method> {
+            typename M::Options o;
+            M::option_table(o).apply(values, name);
+            return std::make_unique<M>(o);
+          }};
+}
+
 std::vector<OptionDoc> psg_docs() {
   PsgOptions o;
   return psg_option_table(o).docs();
@@ -76,6 +94,7 @@ const std::vector<MethodEntry>& method_registry() {
        boundary_shrink_docs,
        {"authors", "authors-exact", "thorough"},
        make_boundary_shrink},
+      // Baselines (issue 3): one line each, entry<Class>("name", "summary").
   };
   return entries;
 }

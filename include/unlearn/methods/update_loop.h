@@ -1,0 +1,112 @@
+#pragma once
+// What the gradient-based methods share: optimiser settings and construction, soft
+// cross-entropy, the gradient norm, batch fetching, and a loop that runs optimiser steps with a
+// NaN check, a trace record per step and progress. Each method supplies only its loss.
+
+#include <torch/arg.h>
+#include <torch/optim/optimizer.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "unlearn/core/context.h"
+#include "unlearn/core/observer.h"
+#include "unlearn/methods/method.h"
+#include "unlearn/methods/option_table.h"
+
+namespace unlearn {
+
+/// Optimiser settings shared by the fine-tuning family of baselines.
+/// Example: UpdateOptions().optimizer("adam").lr(1e-4)
+struct UpdateOptions {
+  TORCH_ARG(std::string, optimizer) = "sgd";  // sgd | adam
+  TORCH_ARG(double, lr) = 0.01;
+  TORCH_ARG(double, momentum) = 0.9;  // SGD only
+  TORCH_ARG(double, weight_decay) = 5e-4;
+  TORCH_ARG(int64_t, batch) = 64;
+
+ public:
+  /// Throws UsageError naming the first bad option.
+  void validate() const;
+};
+
+/// Registers --optimizer, --lr, --momentum, --weight-decay and --batch on `table`.
+void add_update_options(OptionTable& table, UpdateOptions& options);
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::string& kind,
+                                                        const std::vector<torch::Tensor>& params,
+                                                        double lr, double momentum,
+                                                        double weight_decay);
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const UpdateOptions& options,
+                                                        const std::vector<torch::Tensor>& params);
+
+/// Sets every parameter group's learning rate (SGD or Adam).
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
+
+/// Cross-entropy against class indices (int64) or a target distribution (float, rows sum to 1).
+torch::Tensor cross_entropy_to(const torch::Tensor& logits, const torch::Tensor& target);
+
+/// ‖∇θ‖ over all parameters, read back once (one device sync per step, not one per tensor).
+double grad_norm(const std::vector<torch::Tensor>& params);
+
+/// Throws UsageError "--flag: expected <expectation>, got <value>" unless `ok`.
+void require_option(bool ok, const std::string& flag, const std::string& expectation,
+                    double value);
+
+/// Training rows gathered onto a device.
+struct Batch {
+  torch::Tensor x;  // inputs in [0,1]
+  torch::Tensor y;  // labels
+};
+Batch fetch_batch(const UnlearnData& data, const torch::Tensor& rows, torch::Device device);
+
+/// Optimiser steps needed for `epochs` passes over `rows` samples in batches of `batch`
+/// (at least 1 when rows > 0).
+int64_t steps_for_epochs(int64_t rows, int64_t batch, double epochs);
+
+/// The seed a method uses: its own --method-seed mixed with the run's --seed.
+uint64_t method_seed(int64_t option_seed, const RunContext& context);
+
+/// A deep copy of `original` on `device`, in training mode; the model a method updates.
+Model working_copy(const Model& original, torch::Device device);
+
+/// A frozen deep copy (eval mode, no parameter gradients): a teacher or reference model.
+Model frozen_copy(const Model& original, torch::Device device);
+
+/// Puts a finished model in the state every method returns: eval mode, gradients enabled.
+void finish_model(Model& model);
+
+/// The loss of one step plus any extra values for the trace.
+struct StepLoss {
+  torch::Tensor loss;
+  std::map<std::string, double> values;
+};
+
+/// How run_update_loop runs.
+struct UpdateLoop {
+  std::string phase;  // the progress label, usually the method's name
+  int64_t steps = 0;
+  /// Learning rate per step (0-based), or null to keep the optimiser's.
+  std::function<double(int64_t)> lr_at;
+  /// Called between backward() and the optimiser step (e.g. to mask gradients).
+  std::function<void()> after_backward;
+};
+
+/// Runs `loop.steps` optimiser steps on `params`: zero grads, `step(t)` builds the loss, backward,
+/// `after_backward`, step. Throws Error naming the step when the loss is not finite. Returns one
+/// trace record per step with "loss", "grad_norm", "lr" and the step's own values.
+std::vector<TraceRecord> run_update_loop(const UpdateLoop& loop,
+                                         const std::vector<torch::Tensor>& params,
+                                         torch::optim::Optimizer& optimizer,
+                                         const std::function<StepLoss(int64_t)>& step,
+                                         Observer& observer);
+
+/// The result for an empty forget set (accepted with --allow-empty): the original, unchanged.
+MethodResult unchanged_result(const Model& original);
+
+}  // namespace unlearn

@@ -71,7 +71,8 @@ double grad_norm(const std::vector<torch::Tensor>& params) {
 
 void require_option(bool ok, const std::string& flag, const std::string& expectation,
                     double value) {
-  if (!ok) throw UsageError(detail::concat("--", flag, ": expected ", expectation, ", got ", value));
+  if (!ok)
+    throw UsageError(detail::concat("--", flag, ": expected ", expectation, ", got ", value));
 }
 
 Batch fetch_batch(const UnlearnData& data, const torch::Tensor& rows, torch::Device device) {

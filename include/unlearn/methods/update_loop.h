@@ -55,8 +55,7 @@ torch::Tensor cross_entropy_to(const torch::Tensor& logits, const torch::Tensor&
 double grad_norm(const std::vector<torch::Tensor>& params);
 
 /// Throws UsageError "--flag: expected <expectation>, got <value>" unless `ok`.
-void require_option(bool ok, const std::string& flag, const std::string& expectation,
-                    double value);
+void require_option(bool ok, const std::string& flag, const std::string& expectation, double value);
 
 /// Training rows gathered onto a device.
 struct Batch {

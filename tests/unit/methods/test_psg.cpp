@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "methods/tiny_problem.h"
 #include "test_util.h"
 #include "unlearn/core/error.h"
 #include "unlearn/methods/psg.h"
@@ -11,30 +12,9 @@
 namespace unlearn {
 namespace {
 
-/// Three separable blobs, a trained point model, and class 0 as the forget set.
-struct Problem {
-  test::Blobs data;
-  Model model;
-  UnlearnData udata;
-};
-
-Problem make_problem(uint64_t seed, int64_t hidden = 1) {
-  auto data = test::blobs(3, 40, seed);
-  Model model = test::point_model(2, 3, hidden, seed);
-  NullObserver obs;
-  auto all = torch::arange(data.y.size(0), torch::kInt64);
-  train_model(model, data.x, data.y, all, TrainOptions().epochs(15).batch(16).lr(0.1).seed(seed),
-              RunContext(), obs);
-  auto forget = torch::nonzero(data.y.eq(0)).flatten();
-  auto retain = torch::nonzero(data.y.ne(0)).flatten();
-  return {data, model, UnlearnData{data.x, data.y, forget, retain}};
-}
-
-double forget_accuracy(const Model& m, const Problem& p) {
-  torch::NoGradGuard g;
-  return accuracy_percent(m.logits(p.data.x.index_select(0, p.udata.forget)),
-                          p.data.y.index_select(0, p.udata.forget));
-}
+using test::forget_accuracy;
+using test::make_problem;
+using test::Problem;
 
 // Epsilon large enough to cross the blobs' boundaries, lr large enough to move a tiny model.
 PsgOptions fast_options() {

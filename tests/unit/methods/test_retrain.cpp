@@ -1,0 +1,86 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+
+#include "methods/tiny_problem.h"
+#include "test_util.h"
+#include "unlearn/core/error.h"
+#include "unlearn/methods/registry.h"
+#include "unlearn/methods/retrain.h"
+
+namespace unlearn {
+namespace {
+
+using test::forget_accuracy;
+using test::make_problem;
+using test::retain_accuracy;
+
+/// Points UNLEARN_CACHE_DIR at a fresh folder for the test's lifetime.
+class ScopedCacheDir {
+ public:
+  ScopedCacheDir() { setenv("UNLEARN_CACHE_DIR", dir_.path().c_str(), 1); }
+  ~ScopedCacheDir() { unsetenv("UNLEARN_CACHE_DIR"); }
+  std::string path() const { return dir_.path(); }
+
+ private:
+  test::TempDir dir_;
+};
+
+RetrainOptions tiny_recipe() { return RetrainOptions().epochs(15).batch(16).lr(0.1); }
+
+TEST(Retrain, TrainsOnTheRetainSetOnlyAndNeverMutatesItsInput) {
+  ScopedCacheDir cache;
+  auto p = make_problem(1);
+  Model before = p.model.clone();
+  NullObserver obs;
+  auto result = Retrain(tiny_recipe()).run(p.model, p.udata, RunContext(), obs);
+  EXPECT_TRUE(test::same_state(p.model, before));
+  // Never shown class 0, the retrained model cannot predict it.
+  EXPECT_LT(forget_accuracy(result.model, p), 5.0);
+  EXPECT_GT(retain_accuracy(result.model, p), 90.0);
+  EXPECT_FALSE(result.summary["cache_hit"].get<bool>());
+}
+
+TEST(Retrain, ASecondRunWithTheSameRecipeComesFromTheCache) {
+  ScopedCacheDir cache;
+  auto p = make_problem(2);
+  NullObserver obs;
+  auto first = Retrain(tiny_recipe()).run(p.model, p.udata, RunContext(), obs);
+  auto second = Retrain(tiny_recipe()).run(p.model, p.udata, RunContext(), obs);
+  EXPECT_TRUE(second.summary["cache_hit"].get<bool>());
+  EXPECT_TRUE(test::same_state(first.model, second.model));
+  // Another seed is another training run.
+  auto other = Retrain(tiny_recipe().train_seed(9)).run(p.model, p.udata, RunContext(), obs);
+  EXPECT_FALSE(other.summary["cache_hit"].get<bool>());
+  EXPECT_FALSE(test::same_state(first.model, other.model));
+}
+
+TEST(Retrain, InheritsTheRecipeFromTheOriginalsProvenance) {
+  auto p = make_problem(3);
+  p.model.spec().provenance["recipe"] = {{"epochs", 7}, {"lr", 0.02}, {"seed", 5}};
+  const auto r = Retrain(RetrainOptions()).recipe_for(p.model);
+  EXPECT_EQ(r.epochs(), 7);
+  EXPECT_DOUBLE_EQ(r.lr(), 0.02);
+  EXPECT_EQ(r.seed(), 5u);
+  EXPECT_EQ(r.batch(), TrainOptions().batch());
+  const auto overridden = Retrain(RetrainOptions().epochs(2)).recipe_for(p.model);
+  EXPECT_EQ(overridden.epochs(), 2);
+}
+
+TEST(Retrain, AnEmptyForgetSetChangesNothingAndBadOptionsNameTheFlag) {
+  auto p = make_problem(4);
+  p.udata.forget = torch::empty({0}, torch::kInt64);
+  NullObserver obs;
+  auto result = Retrain(tiny_recipe()).run(p.model, p.udata, RunContext(), obs);
+  EXPECT_TRUE(test::same_state(result.model, p.model));
+  try {
+    make_method("retrain", {{"epochs", "0"}});
+    FAIL() << "expected a UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--epochs"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace unlearn

@@ -2,6 +2,7 @@
 
 #include "unlearn/core/error.h"
 #include "unlearn/methods/psg.h"
+#include "unlearn/methods/retrain.h"
 
 namespace unlearn {
 
@@ -95,6 +96,8 @@ const std::vector<MethodEntry>& method_registry() {
        {"authors", "authors-exact", "thorough"},
        make_boundary_shrink},
       // Baselines (issue 3): one line each, entry<Class>("name", "summary").
+      entry<Retrain>("retrain",
+                     "the gold standard: train afresh on D_r with the original's recipe (cached)"),
   };
   return entries;
 }

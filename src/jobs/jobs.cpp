@@ -126,7 +126,13 @@ const EvalData& eval_data_for(const Model& model, const Model& reference, const 
 nlohmann::json run_train_job(const TrainJob& job, const RunContext& context, Observer& observer) {
   check_output_path(job.out, job.force, "--out");
   job.recipe.validate();
-  DataBundle bundle = load_data(job.data);
+  return run_train_job(job, load_data(job.data), context, observer);
+}
+
+nlohmann::json run_train_job(const TrainJob& job, const DataBundle& bundle,
+                             const RunContext& context, Observer& observer) {
+  check_output_path(job.out, job.force, "--out");
+  job.recipe.validate();
   const int64_t n = bundle.train.size();
   torch::Tensor rows = torch::arange(n, torch::kInt64);
   nlohmann::json selection = nullptr;
@@ -180,12 +186,20 @@ nlohmann::json run_train_job(const TrainJob& job, const RunContext& context, Obs
 nlohmann::json run_forget_job(const ForgetJob& job, const RunContext& context, Observer& observer) {
   check_output_path(job.out, job.force, "--out");
   if (!job.report.empty()) check_output_path(job.report, job.force, "--report");
-  auto method = make_method(job.method, job.method_options);  // bad options fail before any work
+  make_method(job.method, job.method_options);  // bad options fail before any work
+  Model::load(job.model);                       // so does an unreadable model
+  return run_forget_job(job, load_data(job.data), context, observer);
+}
+
+nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
+                              const RunContext& context, Observer& observer) {
+  check_output_path(job.out, job.force, "--out");
+  if (!job.report.empty()) check_output_path(job.report, job.force, "--report");
+  auto method = make_method(job.method, job.method_options);
 
   Model original = Model::load(job.model);
   std::optional<Model> retrain;
   if (!job.retrain.empty()) retrain = Model::load(job.retrain);
-  DataBundle bundle = load_data(job.data);
   check_compatible(original, bundle, job.model);
   if (retrain) check_compatible(*retrain, bundle, job.retrain);
   Split split = split_for(job.forget, bundle, job.allow_empty, "--forget");

@@ -28,5 +28,6 @@ void register_train(CLI::App& app);
 void register_forget(CLI::App& app, const std::string& method);
 void register_eval(CLI::App& app);
 void register_report(CLI::App& app);
+void register_bench(CLI::App& app);
 
 }  // namespace unlearn::cli

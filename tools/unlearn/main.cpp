@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
     cli::register_forget(app, cli::find_flag_value(args, "--method", "psg"));
     cli::register_eval(app);
     cli::register_report(app);
+    cli::register_bench(app);
 
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 parses a reversed list
     try {

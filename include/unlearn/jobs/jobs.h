@@ -8,6 +8,7 @@
 
 #include "unlearn/core/context.h"
 #include "unlearn/core/observer.h"
+#include "unlearn/data/dataset.h"
 #include "unlearn/methods/option_table.h"
 #include "unlearn/train/trainer.h"
 
@@ -29,6 +30,9 @@ struct TrainJob {
   bool force = false;
 };
 nlohmann::json run_train_job(const TrainJob& job, const RunContext& context, Observer& observer);
+/// The same on data already loaded (`job.data` then only names it in the provenance).
+nlohmann::json run_train_job(const TrainJob& job, const DataBundle& bundle,
+                             const RunContext& context, Observer& observer);
 
 /// `unlearn forget`: unlearn a selection from a model with one method, then evaluate the
 /// original, the unlearned and (when given) the retrained model on the same split.
@@ -47,6 +51,9 @@ struct ForgetJob {
   bool use_cache = true;
 };
 nlohmann::json run_forget_job(const ForgetJob& job, const RunContext& context, Observer& observer);
+/// The same on data already loaded (`job.data` then only names it in the result).
+nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
+                              const RunContext& context, Observer& observer);
 
 /// `unlearn eval`: metrics of a model on a split, beside an optional original and retrain.
 struct EvalJob {

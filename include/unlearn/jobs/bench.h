@@ -1,0 +1,58 @@
+#pragma once
+// `unlearn bench`: scenarios × methods × seeds on one data set, every method judged against
+// the same retrained gold standard. See docs/bench.md for the file format and outputs.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "unlearn/core/context.h"
+#include "unlearn/core/observer.h"
+#include "unlearn/jobs/jobs.h"
+#include "unlearn/methods/option_table.h"
+
+namespace unlearn {
+
+/// A named forget selection.
+struct BenchScenario {
+  std::string name;
+  std::string forget;
+  int line = 0;  // in the bench file, for messages
+};
+
+/// One method column: its label in the tables, the registry name and its option values.
+struct BenchMethod {
+  std::string label;
+  std::string method;
+  OptionValues options;
+};
+
+/// A parsed bench file.
+struct BenchPlan {
+  std::string data = "fashion-mnist";
+  /// Architecture and recipe of the originals (the recipe's seed is replaced by each seed).
+  TrainJob model;
+  std::vector<uint64_t> seeds{0};
+  std::vector<BenchScenario> scenarios;
+  std::vector<BenchMethod> methods;
+};
+
+/// Reads and checks a bench file before any work: unknown keys, methods and options, bad
+/// option values and bad selections fail with UsageError "FILE:LINE: ...", naming them.
+BenchPlan read_bench_plan(const std::string& path);
+
+struct BenchJob {
+  std::string plan;  // the YAML file
+  std::string out;   // the output folder; an existing one is resumed
+};
+
+/// Runs every cell not already finished in `job.out` and writes results.csv, results.json and
+/// results.md there. Returns the aggregate (results.json's content).
+nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Observer& observer);
+
+/// The Markdown tables of a bench's results.json content: per scenario, every method's mean ±
+/// std over seeds, ranked by Avg-gap (match-retrain) and by RTA − FTA (suppress).
+std::string bench_markdown(const nlohmann::json& aggregate);
+
+}  // namespace unlearn

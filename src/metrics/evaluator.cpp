@@ -17,6 +17,8 @@ EvalData make_eval_data(const DataBundle& bundle, const InputSpec& spec) {
   d.test_inputs = to_model_input(bundle.test.images, spec);
   d.test_labels = bundle.test.labels;
   d.class_names = bundle.train.class_names;
+  d.train_metadata = bundle.train.metadata;
+  d.test_metadata = bundle.test.metadata;
   return d;
 }
 
@@ -71,15 +73,29 @@ ModelMetrics evaluate(const ModelOutputs& out, const EvalData& data, const Split
     }
   }
   // MIA-efficacy (SalUn): members are retain-train samples, non-members the test samples.
-  auto retain_p =
-      true_class_probability(rows(out.train_logits, tr.retain), rows(data.train_labels, tr.retain));
+  const auto retain_logits = rows(out.train_logits, tr.retain);
+  const auto forget_logits = rows(out.train_logits, tr.forget);
+  auto retain_p = true_class_probability(retain_logits, rows(data.train_labels, tr.retain));
   auto test_p = true_class_probability(out.test_logits, data.test_labels);
-  auto forget_p =
-      true_class_probability(rows(out.train_logits, tr.forget), rows(data.train_labels, tr.forget));
-  m.metrics["MIA_efficacy"] =
-      mia_efficacy(retain_p, test_p, forget_p, MiaOptions().seed(options.seed()));
-  m.per_class_test = per_class_accuracy(out.test_logits.argmax(1), data.test_labels,
-                                        static_cast<int64_t>(data.class_names.size()));
+  auto forget_p = true_class_probability(forget_logits, rows(data.train_labels, tr.forget));
+  const auto mia = MiaOptions().seed(options.seed()).max_samples(options.mia_max_samples());
+  m.metrics["MIA_efficacy"] = mia_efficacy(retain_p, test_p, forget_p, mia);
+  // MIA-entropy (SCRUB/SSD): same members and non-members, the opposite reported share.
+  m.metrics["MIA_entropy"] =
+      mia_entropy(softmax_entropy(retain_logits), softmax_entropy(out.test_logits),
+                  softmax_entropy(forget_logits), mia);
+  m.metrics["ECE"] = expected_calibration_error(out.test_logits, data.test_labels, 15);
+
+  const auto num_classes = static_cast<int64_t>(data.class_names.size());
+  const auto test_predictions = out.test_logits.argmax(1);
+  m.per_class_test = per_class_accuracy(test_predictions, data.test_labels, num_classes);
+  m.per_class = per_class_report(out.test_logits, data.test_labels, num_classes);
+  if (!split.expression.empty()) {
+    m.per_group =
+        per_group_accuracy(Selection::parse(split.expression).columns(), data.train_metadata,
+                           out.train_logits.argmax(1), data.train_labels, data.test_metadata,
+                           test_predictions, data.test_labels);
+  }
   return m;
 }
 

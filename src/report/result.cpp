@@ -44,6 +44,28 @@ nlohmann::json model_entry(const std::string& path, const Model& model,
                metrics.per_class_test[k]);
   }
   e["per_class_test"] = per_class;
+  nlohmann::json clinical = nlohmann::json::object();
+  for (size_t k = 0; k < metrics.per_class.size(); ++k) {
+    const auto& c = metrics.per_class[k];
+    nlohmann::json j{{"n", c.support}};
+    put_finite(j, "sensitivity", c.sensitivity);
+    put_finite(j, "specificity", c.specificity);
+    put_finite(j, "auroc", c.auroc);
+    clinical[k < names.size() ? names[k] : std::to_string(k)] = j;
+  }
+  e["per_class"] = clinical;
+  nlohmann::json groups = nlohmann::json::object();
+  for (const auto& [column, values] : metrics.per_group) {
+    nlohmann::json col = nlohmann::json::object();
+    for (const auto& [value, g] : values) {
+      nlohmann::json j{{"n_train", g.n_train}, {"n_test", g.n_test}};
+      put_finite(j, "train_acc", g.train_acc);
+      put_finite(j, "test_acc", g.test_acc);
+      col[value] = j;
+    }
+    groups[column] = col;
+  }
+  e["per_group"] = groups;
   const auto& prov = model.spec().provenance;
   if (prov.contains("train_time_s")) e["time_s"] = prov.at("train_time_s");
   return e;
@@ -99,6 +121,35 @@ void add_avg_gaps(nlohmann::json& result) {
       result["avg_gap"] = result["models"][role]["avg_gap"];
     }
   }
+}
+
+nlohmann::json goal_entry(const nlohmann::json& result) {
+  nlohmann::json goals = nlohmann::json::object();
+  if (!result.contains("models")) return goals;
+  const auto& models = result.at("models");
+  const char* role = models.contains("unlearned") ? "unlearned"
+                     : models.contains("model")   ? "model"
+                                                  : nullptr;
+  if (role == nullptr) return goals;
+  const auto& entry = models.at(role);
+  const auto metrics = entry.contains("metrics") ? entry.at("metrics") : nlohmann::json::object();
+
+  nlohmann::json match{{"judged_by", "avg_gap"}};
+  if (entry.contains("avg_gap")) match["value"] = entry.at("avg_gap");
+  goals["match-retrain"] = match;
+
+  bool has_test_part = metrics.contains("FTA") || metrics.contains("RTA");
+  if (result.contains("data") && result.at("data").contains("has_test_part")) {
+    has_test_part = result.at("data").at("has_test_part").get<bool>();
+  }
+  const std::vector<std::string> keys =
+      has_test_part ? std::vector<std::string>{"FTA", "RTA"} : std::vector<std::string>{"UA", "RA"};
+  nlohmann::json suppress{{"judged_by", keys}};
+  for (const auto& key : keys) {
+    if (metrics.contains(key)) suppress[key] = metrics.at(key);
+  }
+  goals["suppress"] = suppress;
+  return goals;
 }
 
 std::string format_table(const std::vector<nlohmann::json>& results,

@@ -1,5 +1,6 @@
 #pragma once
-// Membership inference: MIA-efficacy with the SalUn convention (docs/metrics.md).
+// Membership inference (docs/metrics.md): MIA-efficacy with the SalUn convention, and
+// MIA-entropy with the convention of the SCRUB / SSD / Bad-Teacher family.
 
 #include <torch/arg.h>
 #include <torch/types.h>
@@ -29,5 +30,23 @@ struct MiaOptions {
 /// forget is empty.
 double mia_efficacy(const torch::Tensor& retain_features, const torch::Tensor& test_features,
                     const torch::Tensor& forget_features, const MiaOptions& options = {});
+
+/// Shannon entropy (natural log) of softmax(logits) for every row (float64, N). Rows of a
+/// one-hot softmax give 0, a uniform softmax over K classes gives ln K.
+torch::Tensor softmax_entropy(const torch::Tensor& logits);
+
+/// MIA-entropy in percent, the opposite convention to `mia_efficacy`: returns the share of forget
+/// samples the attack classifies as *members*.
+///
+/// The attack is a logistic regression on the features plus a bias, with balanced class weights
+/// (each class's weights sum to half the training set) and an L2 penalty of 1/2 |w|^2 on the
+/// weights, not the bias (C = 1, as in scikit-learn's default `LogisticRegression`), fitted by
+/// Newton's method in float64: deterministic, no learning rate. Members are the retain-train
+/// features (label 1), non-members the test features (label 0). The training rows are drawn
+/// exactly as `mia_efficacy` draws them with the same options: retain rows down to the number of
+/// test rows, then both classes down to `max_samples` when set, seeded by `seed` (`c` and `gamma`
+/// are not used). A forget row is a member when w·x + b > 0. NaN if forget is empty.
+double mia_entropy(const torch::Tensor& retain_features, const torch::Tensor& test_features,
+                   const torch::Tensor& forget_features, const MiaOptions& options = {});
 
 }  // namespace unlearn

@@ -11,7 +11,12 @@
 
 namespace unlearn {
 
-/// `models.<role>` entry: {"path", "metrics": {...}, "per_class_test": {...}, "time_s"?}.
+/// `models.<role>` entry: {"path", "metrics": {...}, "per_class_test": {...}, "per_class": {...},
+/// "per_group": {...}, "time_s"?}.
+/// - metrics: flat, scalar percentages only (UA, RA, TA, FTA, RTA, MIA_efficacy, MIA_entropy,
+///   ECE); undefined values are left out.
+/// - per_class: class name -> {"sensitivity", "specificity" (percent), "auroc" (0..1), "n"}.
+/// - per_group: column -> value -> {"train_acc", "test_acc" (percent), "n_train", "n_test"}.
 /// time_s is the model's training time when its provenance records one.
 nlohmann::json model_entry(const std::string& path, const Model& model,
                            const ModelMetrics& metrics);
@@ -28,6 +33,16 @@ nlohmann::json trace_entry(const std::vector<TraceRecord>& trace);
 /// Adds `avg_gap` to every model entry (and at top level for `unlearned` or `model`) when a
 /// `retrain` entry is present.
 void add_avg_gaps(nlohmann::json& result);
+
+/// `goals`: how the result meets each of the two goals a user may have, for the `unlearned` (or,
+/// from `eval`, the `model`) entry:
+///   {"match-retrain": {"judged_by": "avg_gap", "value": <avg_gap>},
+///    "suppress": {"judged_by": ["FTA", "RTA"], "FTA": <FTA>, "RTA": <RTA>}}.
+/// Suppress is judged by FTA (lower is better) and RTA (higher is better) when the selection has
+/// a test part, else by UA and RA: {"judged_by": ["UA", "RA"], "UA": ..., "RA": ...}. A value
+/// that is not in the result (no retrain model, an undefined metric) is left out. Returns an
+/// empty object when there is neither entry.
+nlohmann::json goal_entry(const nlohmann::json& result);
 
 /// A side-by-side table of one or more result files: original and retrain once, then each
 /// unlearned model under its method's name; columns UA, RA, TA, FTA, RTA, MIA_efficacy,

@@ -137,5 +137,57 @@ TEST(MiaEfficacy, InvalidInputs) {
   expect_invalid([&] { mia_efficacy(torch::Tensor(), t, f); }, "retain_features is undefined");
 }
 
+TEST(SoftmaxEntropy, ByHand) {
+  // Uniform over 4 classes: ln 4. One-hot (others at −1000, exp underflows to 0): 0.
+  // (¾, ¼): −¾ ln ¾ − ¼ ln ¼ ≈ 0.562335.
+  const auto logits = torch::tensor(
+      {{0.0, 0.0, 0.0, 0.0}, {0.0, -1000.0, -1000.0, -1000.0}, {std::log(3.0), 0.0, -1e9, -1e9}},
+      torch::kDouble);
+  const auto h = softmax_entropy(logits);
+  EXPECT_NEAR(h[0].item<double>(), std::log(4.0), 1e-12);
+  EXPECT_NEAR(h[1].item<double>(), 0.0, 1e-12);
+  EXPECT_NEAR(h[2].item<double>(), -0.75 * std::log(0.75) - 0.25 * std::log(0.25), 1e-12);
+  expect_invalid([] { softmax_entropy(torch::zeros({3})); }, "logits");
+}
+
+TEST(MiaEntropy, BoundaryAtTheMidpointByHand) {
+  // Members' entropies 0.05..0.15, non-members' 0.95..1.05 (20 each): mirror images about 0.55.
+  // Balanced weights and a penalty on the slope only keep that symmetry, so the fitted boundary
+  // w·h + b = 0 is h = 0.55, with members (low entropy) on the positive side.
+  // Forget {0.2, 0.5, 0.53, 0.6, 0.9}: members are those below 0.55 -> 3 of 5 = 60%.
+  const auto m = torch::linspace(0.05, 0.15, 20, torch::kDouble);
+  const auto t = torch::linspace(0.95, 1.05, 20, torch::kDouble);
+  const auto forget = torch::tensor({0.2, 0.5, 0.53, 0.6, 0.9}, torch::kDouble);
+  EXPECT_DOUBLE_EQ(mia_entropy(m, t, forget), 60.0);
+  // The opposite convention of mia_efficacy on the same kind of data: all-member forget rows give
+  // 100 here.
+  EXPECT_DOUBLE_EQ(mia_entropy(m, t, torch::tensor({0.1, 0.12}, torch::kDouble)), 100.0);
+  EXPECT_TRUE(std::isnan(mia_entropy(m, t, torch::zeros({0}))));
+}
+
+TEST(MiaEntropy, BalancedWeightsIgnoreClassSizes) {
+  // 10 members all at 0.1 and 40 non-members all at 1.0. Balanced weights give each class a
+  // total weight of 25, the same objective as 1 member against 1 non-member with weight 25 each:
+  // symmetric about 0.55, so 0.5 is a member and 0.6 is not -> 50%.
+  const auto m = torch::full({10}, 0.1, torch::kDouble);
+  const auto t = torch::full({40}, 1.0, torch::kDouble);
+  EXPECT_DOUBLE_EQ(mia_entropy(m, t, torch::tensor({0.5, 0.6}, torch::kDouble)), 50.0);
+}
+
+TEST(MiaEntropy, SeededAndInRange) {
+  torch::manual_seed(1);
+  const auto retain = 0.8 * torch::rand({300}, torch::kDouble);
+  const auto test = 0.4 + 0.8 * torch::rand({100}, torch::kDouble);
+  const auto forget = torch::rand({50}, torch::kDouble);
+  for (uint64_t seed : {0ULL, 5ULL}) {
+    const auto opts = MiaOptions().seed(seed).max_samples(40);
+    const double a = mia_entropy(retain, test, forget, opts);
+    EXPECT_DOUBLE_EQ(a, mia_entropy(retain, test, forget, opts));
+    EXPECT_GE(a, 0.0);
+    EXPECT_LE(a, 100.0);
+  }
+  expect_invalid([&] { mia_entropy(retain, torch::zeros({0}), forget); }, "mia_entropy");
+}
+
 }  // namespace
 }  // namespace unlearn

@@ -12,6 +12,8 @@
 #include <set>
 #include <sstream>
 
+#include "cells.h"
+#include "plan_yaml.h"
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
 #include "unlearn/core/log_observer.h"
@@ -26,88 +28,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// "FILE:LINE: message" as a UsageError.
-[[noreturn]] void plan_error(const std::string& path, const YAML::Node& node,
-                             const std::string& message) {
-  const int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
-  throw UsageError(detail::concat(path, ":", line, ": ", message));
-}
-
-std::string scalar(const std::string& path, const YAML::Node& node, const std::string& what) {
-  if (!node.IsScalar()) plan_error(path, node, what + ": expected a plain value");
-  return node.as<std::string>();
-}
-
-/// Rejects keys of `map` outside `allowed`, naming the key and its line.
-void check_keys(const std::string& path, const YAML::Node& map, const std::string& where,
-                std::initializer_list<const char*> allowed) {
-  if (!map.IsMap()) plan_error(path, map, where + ": expected a mapping");
-  for (const auto& kv : map) {
-    const std::string key = kv.first.as<std::string>();
-    bool ok = false;
-    std::string list;
-    for (const char* a : allowed) {
-      ok = ok || key == a;
-      list += (list.empty() ? "" : ", ") + std::string(a);
-    }
-    if (!ok)
-      plan_error(path, kv.first,
-                 detail::concat(where, ": unknown key '", key, "' (known: ", list, ")"));
-  }
-}
-
-/// A name usable as a folder: letters, digits, '.', '_' and '-'.
-void check_name(const std::string& path, const YAML::Node& node, const std::string& name,
-                const std::string& what) {
-  static const std::regex safe("[A-Za-z0-9._-]+");
-  if (!std::regex_match(name, safe) || name == "." || name == "..") {
-    plan_error(path, node,
-               detail::concat(what, " '", name, "': use letters, digits, '.', '_' and '-' only"));
-  }
-}
-
-template <class T>
-T number(const std::string& path, const YAML::Node& node, const std::string& what) {
-  try {
-    return node.as<T>();
-  } catch (const YAML::Exception&) {
-    plan_error(path, node, what + ": expected a number, got '" + node.as<std::string>("") + "'");
-  }
-}
-
-void read_model_section(const std::string& path, const YAML::Node& node, TrainJob& job) {
-  check_keys(path, node, "model", {"arch", "width", "input_size", "normalize"});
-  if (node["arch"]) {
-    job.arch = scalar(path, node["arch"], "model.arch");
-    const auto& known = architecture_names();
-    if (std::find(known.begin(), known.end(), job.arch) == known.end()) {
-      plan_error(path, node["arch"], "model.arch: unknown architecture '" + job.arch + "'");
-    }
-  }
-  if (node["width"]) job.width = number<double>(path, node["width"], "model.width");
-  if (node["input_size"]) {
-    job.input_size = number<int64_t>(path, node["input_size"], "model.input_size");
-  }
-  if (node["normalize"]) job.normalize = scalar(path, node["normalize"], "model.normalize");
-}
-
-void read_recipe_section(const std::string& path, const YAML::Node& node, TrainOptions& r) {
-  check_keys(path, node, "recipe",
-             {"epochs", "batch", "lr", "momentum", "weight_decay", "schedule"});
-  if (node["epochs"]) r.epochs(number<int64_t>(path, node["epochs"], "recipe.epochs"));
-  if (node["batch"]) r.batch(number<int64_t>(path, node["batch"], "recipe.batch"));
-  if (node["lr"]) r.lr(number<double>(path, node["lr"], "recipe.lr"));
-  if (node["momentum"]) r.momentum(number<double>(path, node["momentum"], "recipe.momentum"));
-  if (node["weight_decay"]) {
-    r.weight_decay(number<double>(path, node["weight_decay"], "recipe.weight_decay"));
-  }
-  if (node["schedule"]) r.schedule(scalar(path, node["schedule"], "recipe.schedule"));
-  try {
-    r.validate();
-  } catch (const Error& e) {
-    plan_error(path, node, std::string("recipe: ") + e.what());
-  }
-}
+using namespace plan;
+using namespace cells;
 
 BenchMethod read_method(const std::string& path, const YAML::Node& node) {
   BenchMethod m;
@@ -118,13 +40,7 @@ BenchMethod read_method(const std::string& path, const YAML::Node& node) {
     if (!node["method"]) plan_error(path, node, "methods[]: 'method' is required");
     m.method = scalar(path, node["method"], "method");
     if (node["label"]) m.label = scalar(path, node["label"], "label");
-    if (const auto& options = node["options"]) {
-      if (!options.IsMap()) plan_error(path, options, "options: expected a mapping");
-      for (const auto& kv : options) {
-        m.options[kv.first.as<std::string>()] =
-            scalar(path, kv.second, "option " + kv.first.as<std::string>());
-      }
-    }
+    m.options = read_options(path, node["options"]);
   }
   if (m.label.empty()) m.label = m.method;
   const YAML::Node& where = node.IsMap() && node["method"] ? node["method"] : node;
@@ -139,50 +55,10 @@ BenchMethod read_method(const std::string& path, const YAML::Node& node) {
 
 std::string seed_tag(uint64_t seed) { return "s" + std::to_string(seed); }
 
-bool file_exists(const std::string& path) { return fs::exists(fs::path(path)); }
-
-nlohmann::json read_json_or_null(const std::string& path) {
-  if (!file_exists(path)) return nullptr;
-  try {
-    return read_result(path);
-  } catch (const Error&) {
-    return nullptr;  // unreadable: the cell is redone
-  }
-}
-
-/// A finished cell's result, when it was made with the same method, options and selection.
-bool cell_is_current(const nlohmann::json& result, const Method& method,
-                     const std::string& forget) {
-  return !result.is_null() && result.contains("method") &&
-         result["method"].value("name", "") == method.name() &&
-         result["method"].value("options", nlohmann::json()) == method.options_json() &&
-         result.contains("data") && result["data"].value("forget", "") == forget;
-}
-
-/// The unlearned (or model) entry's scalars, avg_gap and time, flattened.
-nlohmann::json row_values(const nlohmann::json& result, const std::string& role) {
-  nlohmann::json v = nlohmann::json::object();
-  const auto& entry = result["models"][role];
-  for (const auto& [k, x] : entry["metrics"].items()) v[k] = x;
-  if (entry.contains("avg_gap")) v["avg_gap"] = entry["avg_gap"];
-  const nlohmann::json divergence = entry.value("divergence", nlohmann::json::object());
-  for (const auto& [k, x] : divergence.items()) {
-    if (x.is_number()) v[k] = x;
-  }
-  return v;
-}
-
 }  // namespace
 
 BenchPlan read_bench_plan(const std::string& path) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw UsageError(detail::concat("bench: cannot open '", path, "'"));
-  } catch (const YAML::Exception& e) {
-    throw UsageError(detail::concat(path, ":", e.mark.line + 1, ": ", e.msg));
-  }
+  const YAML::Node root = load_plan(path, "bench");
   check_keys(path, root, "bench file",
              {"data", "model", "recipe", "seeds", "scenarios", "methods"});
   BenchPlan plan;
@@ -265,43 +141,23 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
   for (uint64_t seed : plan.seeds) {
     const RunContext ctx = RunContext(context).seed(seed);
     const std::string original = (out / "models" / ("original-" + seed_tag(seed) + ".pt")).string();
-    if (!file_exists(original)) {
+    if (!fs::exists(original)) {
       observer.message("bench: training the original, seed " + std::to_string(seed));
       TrainJob train = plan.model;
       train.recipe.seed(seed);
-      train.out = original;
-      LogObserver log(original + ".log");
-      run_train_job(train, bundle, ctx, log);
+      ensure_original(train, bundle, original, ctx);
     }
     for (const auto& scenario : plan.scenarios) {
       const std::string stem = "retrain-" + scenario.name + "-" + seed_tag(seed);
       const std::string retrain = (out / "models" / (stem + ".pt")).string();
-      if (!file_exists(retrain)) {
+      if (!fs::exists(retrain)) {
         observer.message("bench: the gold-standard retrain of " + scenario.name + ", seed " +
                          std::to_string(seed));
-        ForgetJob gold;
-        gold.model = original;
-        gold.data = plan.data;
-        gold.forget = scenario.forget;
-        gold.method = "retrain";
-        gold.out = retrain;
-        gold.report = (out / "models" / (stem + ".json")).string();
-        gold.force = true;
-        LogObserver log(retrain + ".log");
-        run_forget_job(gold, bundle, ctx, log);
+        ensure_retrain(original, plan.data, scenario.forget, bundle, retrain,
+                       (out / "models" / (stem + ".json")).string(), ctx);
       }
       for (const auto& m : plan.methods) {
-        const fs::path dir = out / "cells" / scenario.name / m.label / seed_tag(seed);
-        const std::string result_path = (dir / "result.json").string();
-        auto method = make_method(m.method, m.options);
         const std::string note = scenario.name + "/" + m.label + "/" + seed_tag(seed);
-        if (cell_is_current(read_json_or_null(result_path), *method, scenario.forget)) {
-          observer.progress(++done, note + " (done before)");
-          continue;
-        }
-        fs::create_directories(dir);
-        fs::remove(dir / "error.txt");
-        fs::remove(result_path);  // a stale result must not survive a failed rerun
         ForgetJob cell;
         cell.model = original;
         cell.data = plan.data;
@@ -309,22 +165,12 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
         cell.method = m.method;
         cell.method_options = m.options;
         cell.retrain = retrain;
-        cell.out = (dir / "model.pt").string();
-        cell.report = result_path;
-        cell.force = true;
-        LogObserver log((dir / "log.txt").string());
-        try {
-          run_forget_job(cell, bundle, ctx, log);
-        } catch (const Error& e) {
-          // One failing cell (a diverging method, say) must not stop the others.
-          ++failed;
-          log.message(std::string("failed: ") + e.what());
-          write_text_atomically((dir / "error.txt").string(), std::string(e.what()) + "\n", true,
-                                "--out");
-          observer.message("bench: " + note + " failed: " + e.what());
-        }
-        ++ran;
-        observer.progress(++done, note);
+        const Outcome outcome =
+            run_cell(cell, out / "cells" / scenario.name / m.label / seed_tag(seed), bundle, ctx,
+                     observer, "bench: " + note);
+        if (outcome != Outcome::kSkipped) ++ran;
+        if (outcome == Outcome::kFailed) ++failed;
+        observer.progress(++done, note + (outcome == Outcome::kSkipped ? " (done before)" : ""));
       }
     }
   }
@@ -376,12 +222,9 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
           cell["values"]["time_s"] = result["time_s"].value("unlearn", 0.0);
           cell["options"] = result["method"]["options"];
           cell["data"] = result["data"];
-        } else if (file_exists((dir / "error.txt").string())) {
-          std::ifstream in(dir / "error.txt");
-          std::string line;
-          std::getline(in, line);
+        } else if (const std::string error = cell_error(dir); !error.empty()) {
           cell["status"] = "failed";
-          cell["error"] = line;
+          cell["error"] = error;
         } else {
           cell["status"] = "missing";
         }

@@ -1,0 +1,103 @@
+#include "cells.h"
+
+#include <fstream>
+
+#include "unlearn/core/atomic_file.h"
+#include "unlearn/core/error.h"
+#include "unlearn/core/log_observer.h"
+#include "unlearn/methods/registry.h"
+#include "unlearn/report/result.h"
+
+namespace unlearn::cells {
+
+namespace fs = std::filesystem;
+
+nlohmann::json read_json_or_null(const std::string& path) {
+  if (!fs::exists(path)) return nullptr;
+  try {
+    return read_result(path);
+  } catch (const Error&) {
+    return nullptr;
+  }
+}
+
+nlohmann::json row_values(const nlohmann::json& result, const std::string& role) {
+  nlohmann::json v = nlohmann::json::object();
+  const auto& entry = result["models"][role];
+  for (const auto& [k, x] : entry["metrics"].items()) v[k] = x;
+  if (entry.contains("avg_gap")) v["avg_gap"] = entry["avg_gap"];
+  const nlohmann::json divergence = entry.value("divergence", nlohmann::json::object());
+  for (const auto& [k, x] : divergence.items()) {
+    if (x.is_number()) v[k] = x;
+  }
+  return v;
+}
+
+void ensure_original(TrainJob recipe, const DataBundle& bundle, const std::string& path,
+                     const RunContext& context) {
+  if (fs::exists(path)) return;
+  recipe.out = path;
+  LogObserver log(path + ".log");
+  run_train_job(recipe, bundle, context, log);
+}
+
+void ensure_retrain(const std::string& original, const std::string& data, const std::string& forget,
+                    const DataBundle& bundle, const std::string& path, const std::string& report,
+                    const RunContext& context) {
+  if (fs::exists(path)) return;
+  ForgetJob gold;
+  gold.model = original;
+  gold.data = data;
+  gold.forget = forget;
+  gold.method = "retrain";
+  gold.out = path;
+  gold.report = report;
+  gold.force = true;
+  LogObserver log(path + ".log");
+  run_forget_job(gold, bundle, context, log);
+}
+
+namespace {
+
+bool is_current(const nlohmann::json& result, const Method& method, const std::string& forget) {
+  return !result.is_null() && result.contains("method") &&
+         result["method"].value("name", "") == method.name() &&
+         result["method"].value("options", nlohmann::json()) == method.options_json() &&
+         result.contains("data") && result["data"].value("forget", "") == forget;
+}
+
+}  // namespace
+
+Outcome run_cell(ForgetJob job, const fs::path& dir, const DataBundle& bundle,
+                 const RunContext& context, Observer& observer, const std::string& note) {
+  const std::string result_path = (dir / "result.json").string();
+  auto method = make_method(job.method, job.method_options);
+  if (is_current(read_json_or_null(result_path), *method, job.forget)) return Outcome::kSkipped;
+  fs::create_directories(dir);
+  fs::remove(dir / "error.txt");
+  fs::remove(result_path);  // a stale result must not survive a failed rerun
+  job.out = (dir / "model.pt").string();
+  job.report = result_path;
+  job.force = true;
+  LogObserver log((dir / "log.txt").string());
+  try {
+    run_forget_job(job, bundle, context, log);
+    return Outcome::kRan;
+  } catch (const Error& e) {
+    // One failing cell (a diverging method, say) must not stop the others.
+    log.message(std::string("failed: ") + e.what());
+    write_text_atomically((dir / "error.txt").string(), std::string(e.what()) + "\n", true,
+                          "--out");
+    observer.message(note + " failed: " + e.what());
+    return Outcome::kFailed;
+  }
+}
+
+std::string cell_error(const fs::path& dir) {
+  std::ifstream in(dir / "error.txt");
+  std::string line;
+  if (in) std::getline(in, line);
+  return line;
+}
+
+}  // namespace unlearn::cells

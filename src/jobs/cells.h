@@ -1,0 +1,45 @@
+#pragma once
+// The resumable unit of `unlearn bench` and `unlearn sweep`: originals and gold-standard
+// retrains made once into a folder, and forget runs ("cells") that are skipped when a current
+// result is already there. Internal to jobs/.
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "unlearn/core/context.h"
+#include "unlearn/core/observer.h"
+#include "unlearn/data/dataset.h"
+#include "unlearn/jobs/jobs.h"
+
+namespace unlearn::cells {
+
+/// A result JSON, or null when the file is absent or unreadable (then the cell is redone).
+nlohmann::json read_json_or_null(const std::string& path);
+
+/// The scalar metrics of `role` in a result, with avg_gap and the output divergences.
+nlohmann::json row_values(const nlohmann::json& result, const std::string& role);
+
+/// Trains `recipe` (its `out` is set here) into `path` unless that file exists; logs to
+/// path + ".log".
+void ensure_original(TrainJob recipe, const DataBundle& bundle, const std::string& path,
+                     const RunContext& context);
+
+/// Runs the retrain method on `original` for `forget` into `path` (with its result JSON at
+/// `report`) unless `path` exists; logs to path + ".log".
+void ensure_retrain(const std::string& original, const std::string& data, const std::string& forget,
+                    const DataBundle& bundle, const std::string& path, const std::string& report,
+                    const RunContext& context);
+
+enum class Outcome { kSkipped, kRan, kFailed };
+
+/// Runs `job` with its outputs in `dir` (model.pt, result.json, log.txt; error.txt when it
+/// fails) unless `dir` holds a result made with the same method, options and selection.
+/// A failure is recorded, reported to `observer` and returned, not thrown.
+Outcome run_cell(ForgetJob job, const std::filesystem::path& dir, const DataBundle& bundle,
+                 const RunContext& context, Observer& observer, const std::string& note);
+
+/// The first line of dir/error.txt, or "" when there is none.
+std::string cell_error(const std::filesystem::path& dir);
+
+}  // namespace unlearn::cells

@@ -1,0 +1,123 @@
+#pragma once
+// Reading the YAML plans of `unlearn bench` and `unlearn sweep`: every problem is a UsageError
+// "FILE:LINE: ..." naming the key or value. Internal to jobs/.
+
+#include <yaml-cpp/yaml.h>
+
+#include <initializer_list>
+#include <string>
+
+#include "unlearn/core/error.h"
+#include "unlearn/jobs/jobs.h"
+#include "unlearn/methods/option_table.h"
+
+namespace unlearn::plan {
+
+/// "FILE:LINE: message" as a UsageError.
+[[noreturn]] inline void plan_error(const std::string& path, const YAML::Node& node,
+                                    const std::string& message) {
+  const int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
+  throw UsageError(detail::concat(path, ":", line, ": ", message));
+}
+
+inline std::string scalar(const std::string& path, const YAML::Node& node,
+                          const std::string& what) {
+  if (!node.IsScalar()) plan_error(path, node, what + ": expected a plain value");
+  return node.as<std::string>();
+}
+
+/// Rejects keys of `map` outside `allowed`, naming the key and its line.
+inline void check_keys(const std::string& path, const YAML::Node& map, const std::string& where,
+                       std::initializer_list<const char*> allowed) {
+  if (!map.IsMap()) plan_error(path, map, where + ": expected a mapping");
+  for (const auto& kv : map) {
+    const std::string key = kv.first.as<std::string>();
+    bool ok = false;
+    std::string list;
+    for (const char* a : allowed) {
+      ok = ok || key == a;
+      list += (list.empty() ? "" : ", ") + std::string(a);
+    }
+    if (!ok)
+      plan_error(path, kv.first,
+                 detail::concat(where, ": unknown key '", key, "' (known: ", list, ")"));
+  }
+}
+
+/// A name usable as a folder: letters, digits, '.', '_' and '-'.
+inline void check_name(const std::string& path, const YAML::Node& node, const std::string& name,
+                       const std::string& what) {
+  static const std::regex safe("[A-Za-z0-9._-]+");
+  if (!std::regex_match(name, safe) || name == "." || name == "..") {
+    plan_error(path, node,
+               detail::concat(what, " '", name, "': use letters, digits, '.', '_' and '-' only"));
+  }
+}
+
+template <class T>
+T number(const std::string& path, const YAML::Node& node, const std::string& what) {
+  try {
+    return node.as<T>();
+  } catch (const YAML::Exception&) {
+    plan_error(path, node, what + ": expected a number, got '" + node.as<std::string>("") + "'");
+  }
+}
+
+inline void read_model_section(const std::string& path, const YAML::Node& node, TrainJob& job) {
+  check_keys(path, node, "model", {"arch", "width", "input_size", "normalize"});
+  if (node["arch"]) {
+    job.arch = scalar(path, node["arch"], "model.arch");
+    const auto& known = architecture_names();
+    if (std::find(known.begin(), known.end(), job.arch) == known.end()) {
+      plan_error(path, node["arch"], "model.arch: unknown architecture '" + job.arch + "'");
+    }
+  }
+  if (node["width"]) job.width = number<double>(path, node["width"], "model.width");
+  if (node["input_size"]) {
+    job.input_size = number<int64_t>(path, node["input_size"], "model.input_size");
+  }
+  if (node["normalize"]) job.normalize = scalar(path, node["normalize"], "model.normalize");
+}
+
+inline void read_recipe_section(const std::string& path, const YAML::Node& node, TrainOptions& r) {
+  check_keys(path, node, "recipe",
+             {"epochs", "batch", "lr", "momentum", "weight_decay", "schedule"});
+  if (node["epochs"]) r.epochs(number<int64_t>(path, node["epochs"], "recipe.epochs"));
+  if (node["batch"]) r.batch(number<int64_t>(path, node["batch"], "recipe.batch"));
+  if (node["lr"]) r.lr(number<double>(path, node["lr"], "recipe.lr"));
+  if (node["momentum"]) r.momentum(number<double>(path, node["momentum"], "recipe.momentum"));
+  if (node["weight_decay"]) {
+    r.weight_decay(number<double>(path, node["weight_decay"], "recipe.weight_decay"));
+  }
+  if (node["schedule"]) r.schedule(scalar(path, node["schedule"], "recipe.schedule"));
+  try {
+    r.validate();
+  } catch (const Error& e) {
+    plan_error(path, node, std::string("recipe: ") + e.what());
+  }
+}
+
+/// A method's `options:` mapping as text values.
+inline OptionValues read_options(const std::string& path, const YAML::Node& node) {
+  OptionValues values;
+  if (!node) return values;
+  if (!node.IsMap()) plan_error(path, node, "options: expected a mapping");
+  for (const auto& kv : node) {
+    values[kv.first.as<std::string>()] =
+        scalar(path, kv.second, "option " + kv.first.as<std::string>());
+  }
+  return values;
+}
+
+/// Loads a YAML file; a missing file or a syntax error is a UsageError naming file and line.
+inline YAML::Node load_plan(const std::string& path, const std::string& what) {
+  try {
+    return YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw UsageError(detail::concat(what, ": cannot open '", path, "'"));
+  } catch (const YAML::Exception& e) {
+    throw UsageError(detail::concat(path, ":", e.mark.line + 1, ": ", e.msg));
+  }
+}
+
+}  // namespace unlearn::plan

@@ -1,8 +1,14 @@
 #include "unlearn/methods/registry.h"
 
 #include "unlearn/core/error.h"
+#include "unlearn/methods/finetune.h"
+#include "unlearn/methods/gradient_ascent.h"
+#include "unlearn/methods/l1_sparse.h"
+#include "unlearn/methods/neggrad_plus.h"
 #include "unlearn/methods/psg.h"
+#include "unlearn/methods/random_label.h"
 #include "unlearn/methods/retrain.h"
+#include "unlearn/methods/salun.h"
 
 namespace unlearn {
 
@@ -98,6 +104,18 @@ const std::vector<MethodEntry>& method_registry() {
       // Baselines (issue 3): one line each, entry<Class>("name", "summary").
       entry<Retrain>("retrain",
                      "the gold standard: train afresh on D_r with the original's recipe (cached)"),
+      entry<Finetune>("finetune", "fine-tune on the retain set only (Golatkar et al. 2020)"),
+      entry<GradientAscent>(
+          "gradient-ascent",
+          "NegGrad: ascend the forget loss (Golatkar et al. 2020, Thudi et al. 2022)"),
+      entry<NegGradPlus>("neggrad-plus",
+                         "retain descent plus weighted forget ascent (Kurmanji et al. 2023)"),
+      entry<RandomLabel>(
+          "random-label",
+          "fine-tune on D_f with random wrong labels beside D_r (Golatkar et al. 2020)"),
+      entry<L1Sparse>("l1-sparse", "fine-tune on D_r with a decaying l1 penalty (Jia et al. 2023)"),
+      entry<Salun>("salun",
+                   "random labels on the most forget-salient weights only (Fan et al. 2024)"),
   };
   return entries;
 }

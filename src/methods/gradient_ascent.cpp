@@ -1,0 +1,61 @@
+#include "unlearn/methods/gradient_ascent.h"
+
+#include <torch/torch.h>
+
+#include "unlearn/core/error.h"
+#include "unlearn/train/batches.h"
+
+namespace unlearn {
+
+void GradientAscentOptions::validate() const {
+  require_option(epochs() > 0, "epochs", "> 0", epochs());
+  update().validate();
+}
+
+OptionTable GradientAscent::option_table(Options& o) {
+  OptionTable table;
+  table.add("epochs", "passes over the forget set (fractions allowed)", o.epochs());
+  add_update_options(table, o.update());
+  table.add("method-seed", "seed of the batch order, mixed with --seed", o.seed());
+  return table;
+}
+
+GradientAscent::GradientAscent(Options options) : options_(std::move(options)) {
+  options_.validate();
+}
+
+nlohmann::json GradientAscent::options_json() const {
+  Options copy = options_;
+  return option_table(copy).to_json();
+}
+
+MethodResult GradientAscent::run(const Model& original, const UnlearnData& data,
+                                 const RunContext& context, Observer& observer) const {
+  const Options& o = options_;
+  if (data.forget.numel() == 0) return unchanged_result(original);
+  const torch::Device device = context.device();
+
+  Model model = working_copy(original, device);
+  const auto params = model.parameters();
+  auto optimizer = make_optimizer(o.update(), params);
+  BatchStream forget(data.forget, o.update().batch(), method_seed(o.seed(), context));
+
+  UpdateLoop loop;
+  loop.phase = name();
+  loop.steps = steps_for_epochs(data.forget.numel(), o.update().batch(), o.epochs());
+  auto trace = run_update_loop(
+      loop, params, *optimizer,
+      [&](int64_t) {
+        const Batch b = fetch_batch(data, forget.next(), device);
+        const auto forget_loss = cross_entropy_to(model.logits(b.x), b.y);
+        return StepLoss{-forget_loss, {{"forget_loss", forget_loss.item<double>()}}};
+      },
+      observer);
+
+  finish_model(model);
+  MethodResult result{std::move(model), std::move(trace), {}};
+  result.summary = {{"steps", loop.steps}};
+  return result;
+}
+
+}  // namespace unlearn

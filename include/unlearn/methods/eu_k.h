@@ -1,0 +1,30 @@
+#pragma once
+// EU-k, exact unlearning of the last k layers (Goel et al. 2022): the last k layers get fresh
+// weights and are trained on D_r alone, the rest stays frozen. See docs/methods/eu-k.md.
+
+#include <string>
+
+#include "unlearn/methods/last_layers.h"
+
+namespace unlearn {
+
+/// Options of EU-k (shared with CF-k). Example: EuK m(EuKOptions().k(2).epochs(1));
+using EuKOptions = LastLayersOptions;
+
+class EuK : public Method {
+ public:
+  using Options = EuKOptions;
+  static OptionTable option_table(Options& options) { return last_layers_option_table(options); }
+
+  explicit EuK(Options options);
+  std::string name() const override { return "eu-k"; }
+  nlohmann::json options_json() const override;
+  MethodResult run(const Model& original, const UnlearnData& data, const RunContext& context,
+                   Observer& observer) const override;
+  const Options& options() const { return options_; }
+
+ private:
+  Options options_;
+};
+
+}  // namespace unlearn

@@ -1,6 +1,10 @@
 #include "unlearn/methods/registry.h"
 
 #include "unlearn/core/error.h"
+#include "unlearn/methods/bad_teacher.h"
+#include "unlearn/methods/boundary_expanding.h"
+#include "unlearn/methods/cf_k.h"
+#include "unlearn/methods/eu_k.h"
 #include "unlearn/methods/finetune.h"
 #include "unlearn/methods/gradient_ascent.h"
 #include "unlearn/methods/l1_sparse.h"
@@ -9,6 +13,8 @@
 #include "unlearn/methods/random_label.h"
 #include "unlearn/methods/retrain.h"
 #include "unlearn/methods/salun.h"
+#include "unlearn/methods/scrub.h"
+#include "unlearn/methods/ssd.h"
 
 namespace unlearn {
 
@@ -102,6 +108,17 @@ const std::vector<MethodEntry>& method_registry() {
        {"authors", "authors-exact", "thorough"},
        make_boundary_shrink},
       // Baselines (issue 3): one line each, entry<Class>("name", "summary").
+      entry<BoundaryExpanding>(
+          "boundary-expanding",
+          "teach D_f to an extra shadow class, then prune it (Chen et al. 2023)"),
+      entry<Scrub>("scrub",
+                   "teacher-student max steps on D_f, min steps on D_r (Kurmanji et al. 2023)"),
+      entry<Ssd>("ssd", "dampen weights far more important to D_f than to D (Foster et al. 2024)"),
+      entry<EuK>("eu-k", "reinitialise the last k layers and train them on D_r (Goel et al. 2022)"),
+      entry<CfK>("cf-k", "fine-tune only the last k layers on D_r (Goel et al. 2022)"),
+      entry<BadTeacher>(
+          "bad-teacher",
+          "distil a random teacher on D_f, the original on D_r (Chundawat et al. 2023)"),
       entry<Retrain>("retrain",
                      "the gold standard: train afresh on D_r with the original's recipe (cached)"),
       entry<Finetune>("finetune", "fine-tune on the retain set only (Golatkar et al. 2020)"),

@@ -29,5 +29,6 @@ void register_forget(CLI::App& app, const std::string& method);
 void register_eval(CLI::App& app);
 void register_report(CLI::App& app);
 void register_bench(CLI::App& app);
+void register_sweep(CLI::App& app);
 
 }  // namespace unlearn::cli

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
     cli::register_eval(app);
     cli::register_report(app);
     cli::register_bench(app);
+    cli::register_sweep(app);
 
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 parses a reversed list
     try {

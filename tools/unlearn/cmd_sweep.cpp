@@ -1,0 +1,32 @@
+// unlearn sweep: grid or random search over one method's options, on a validation split.
+
+#include <cstdio>
+
+#include "common.h"
+#include "console.h"
+#include "unlearn/jobs/sweep.h"
+
+namespace unlearn::cli {
+
+void register_sweep(CLI::App& app) {
+  auto* sub = app.add_subcommand(
+      "sweep", "search one method's options on a validation split; resumes an existing --out");
+  auto job = std::make_shared<SweepJob>();
+  auto common = std::make_shared<CommonOptions>();
+  sub->add_option("plan", job->plan, "sweep file (YAML, see docs/sweep.md)")->required();
+  sub->add_option("--out", job->out, "output folder; trials already finished there are skipped")
+      ->required();
+  add_common_options(sub, *common);
+  sub->callback([=] {
+    RunContext context = common->apply();
+    ConsoleObserver observer(common->quiet);
+    auto summary = run_sweep_job(*job, context, observer);
+    if (!common->quiet) {
+      std::printf("%s", sweep_markdown(summary).c_str());
+      std::printf("\n%d trials run now, %d failed; results -> %s/sweep.{csv,json,md}\n",
+                  summary["ran"].get<int>(), summary["failed"].get<int>(), job->out.c_str());
+    }
+  });
+}
+
+}  // namespace unlearn::cli

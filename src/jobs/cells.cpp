@@ -26,7 +26,7 @@ nlohmann::json row_values(const nlohmann::json& result, const std::string& role)
   const auto& entry = result["models"][role];
   for (const auto& [k, x] : entry["metrics"].items()) v[k] = x;
   if (entry.contains("avg_gap")) v["avg_gap"] = entry["avg_gap"];
-  const nlohmann::json divergence = entry.value("divergence", nlohmann::json::object());
+  const nlohmann::json divergence = entry.value("output_divergence", nlohmann::json::object());
   for (const auto& [k, x] : divergence.items()) {
     if (x.is_number()) v[k] = x;
   }

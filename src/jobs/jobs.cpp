@@ -4,12 +4,14 @@
 
 #include <chrono>
 #include <ctime>
+#include <map>
 
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
 #include "unlearn/core/parse.h"
 #include "unlearn/data/source.h"
 #include "unlearn/methods/registry.h"
+#include "unlearn/metrics/divergence.h"
 #include "unlearn/metrics/evaluator.h"
 #include "unlearn/metrics/output_cache.h"
 #include "unlearn/models/model.h"
@@ -92,10 +94,16 @@ CacheUse open_cache(bool enabled, const DataBundle& bundle, const OutputCache& c
   return {&cache, data_digest(bundle)};
 }
 
+/// A model's result entry and the outputs it was computed from.
+struct Evaluated {
+  nlohmann::json entry;
+  ModelOutputs outputs;
+};
+
 /// Metrics of `model`. With `cached` set, `path` is a model file whose outputs may be reused.
-nlohmann::json evaluate_entry(const Model& model, const std::string& path, const EvalData& data,
-                              const Split& split, const RunContext& context, Observer& observer,
-                              const CacheUse& cached = {}) {
+Evaluated evaluate_entry(const Model& model, const std::string& path, const EvalData& data,
+                         const Split& split, const RunContext& context, Observer& observer,
+                         const CacheUse& cached = {}) {
   std::optional<ModelOutputs> found;
   if (cached.cache) found = cached.cache->find(path, cached.data_key);
   if (!found) {
@@ -104,9 +112,24 @@ nlohmann::json evaluate_entry(const Model& model, const std::string& path, const
   } else {
     observer.message("evaluate: reusing cached outputs of " + path);
   }
-  const ModelOutputs& outputs = *found;
-  auto metrics = evaluate(outputs, data, split, EvalOptions().seed(context.seed()));
-  return model_entry(path, model, metrics);
+  auto metrics = evaluate(*found, data, split, EvalOptions().seed(context.seed()));
+  return {model_entry(path, model, metrics), std::move(*found)};
+}
+
+/// Writes into `result` what needs every model's outputs: each model's output divergence from
+/// the retrain (when there is one), the Avg-gaps and the two goals.
+void add_comparisons(nlohmann::json& result, const std::map<std::string, Evaluated>& models,
+                     const Split& split) {
+  for (const auto& [role, evaluated] : models) result["models"][role] = evaluated.entry;
+  if (auto re = models.find("retrain"); re != models.end()) {
+    for (const auto& [role, evaluated] : models) {
+      if (role == "retrain") continue;
+      result["models"][role]["output_divergence"] =
+          output_divergence(evaluated.outputs, re->second.outputs, split);
+    }
+  }
+  add_avg_gaps(result);
+  result["goals"] = goal_entry(result);
 }
 
 /// Eval data in `model`'s input format, reusing `shared` when the input specs agree.
@@ -228,17 +251,16 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
   const CacheUse cached = open_cache(job.use_cache, bundle, cache);
   nlohmann::json result;
   result["command"] = "forget";
-  result["models"]["original"] =
-      evaluate_entry(original, job.model, data, split, context, observer, cached);
-  result["models"]["unlearned"] =
-      evaluate_entry(unlearned.model, job.out, data, split, context, observer);
+  std::map<std::string, Evaluated> models;
+  models["original"] = evaluate_entry(original, job.model, data, split, context, observer, cached);
+  models["unlearned"] = evaluate_entry(unlearned.model, job.out, data, split, context, observer);
   if (retrain) {
     std::optional<EvalData> own;
     const EvalData& rdata = eval_data_for(*retrain, original, data, bundle, own);
-    result["models"]["retrain"] =
+    models["retrain"] =
         evaluate_entry(*retrain, job.retrain, rdata, split, context, observer, cached);
   }
-  add_avg_gaps(result);
+  add_comparisons(result, models, split);
   result["time_s"] = {{"unlearn", unlearn_seconds}, {"evaluate", seconds_since(eval_start)}};
   result["method"] = {{"name", method->name()},
                       {"options", method->options_json()},
@@ -266,8 +288,8 @@ nlohmann::json run_eval_job(const EvalJob& job, const RunContext& context, Obser
 
   nlohmann::json result;
   result["command"] = "eval";
-  result["models"]["model"] =
-      evaluate_entry(model, job.model, data, split, context, observer, cached);
+  std::map<std::string, Evaluated> models;
+  models["model"] = evaluate_entry(model, job.model, data, split, context, observer, cached);
   for (const auto& [role, path] :
        {std::pair<std::string, std::string>{"original", job.original}, {"retrain", job.retrain}}) {
     if (path.empty()) continue;
@@ -275,9 +297,9 @@ nlohmann::json run_eval_job(const EvalJob& job, const RunContext& context, Obser
     check_compatible(other, bundle, path);
     std::optional<EvalData> own;
     const EvalData& odata = eval_data_for(other, model, data, bundle, own);
-    result["models"][role] = evaluate_entry(other, path, odata, split, context, observer, cached);
+    models[role] = evaluate_entry(other, path, odata, split, context, observer, cached);
   }
-  add_avg_gaps(result);
+  add_comparisons(result, models, split);
   result["data"] = data_entry(job.data, split);
   result["data"]["class_names"] = bundle.train.class_names;
   result["env"] = env_entry(context.threads(), context.seed(), device_name(context));

@@ -14,6 +14,7 @@
 #include "unlearn/metrics/divergence.h"
 #include "unlearn/metrics/evaluator.h"
 #include "unlearn/metrics/output_cache.h"
+#include "unlearn/metrics/relearn.h"
 #include "unlearn/models/model.h"
 #include "unlearn/report/result.h"
 #include "unlearn/select/selection.h"
@@ -144,6 +145,20 @@ const EvalData& eval_data_for(const Model& model, const Model& reference, const 
   return *storage;
 }
 
+/// With `enabled`, the SGD steps on D_f that bring `model` back to the original's Acc(D_f),
+/// under models.<role>.relearn.
+void add_relearn(bool enabled, nlohmann::json& result, const std::string& role, const Model& model,
+                 const EvalData& data, const Split& split, const RunContext& context) {
+  if (!enabled || split.train.forget.numel() == 0) return;
+  const auto& original =
+      result["models"].contains("original") ? result["models"]["original"] : result["models"][role];
+  const double target = 100.0 - original["metrics"].value("UA", 0.0);
+  const auto r = relearn_steps(model, data.train_inputs, data.train_labels, split.train.forget,
+                               target, RelearnOptions().seed(context.seed()));
+  result["models"][role]["relearn"] = {
+      {"steps", r.steps}, {"reached", r.reached}, {"accuracy", r.accuracy}, {"target", target}};
+}
+
 }  // namespace
 
 nlohmann::json run_train_job(const TrainJob& job, const RunContext& context, Observer& observer) {
@@ -261,6 +276,8 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
         evaluate_entry(*retrain, job.retrain, rdata, split, context, observer, cached);
   }
   add_comparisons(result, models, split);
+  add_relearn(job.relearn, result, "unlearned", unlearned.model, data, split, context);
+  if (retrain) add_relearn(job.relearn, result, "retrain", *retrain, data, split, context);
   result["time_s"] = {{"unlearn", unlearn_seconds}, {"evaluate", seconds_since(eval_start)}};
   result["method"] = {{"name", method->name()},
                       {"options", method->options_json()},
@@ -300,6 +317,7 @@ nlohmann::json run_eval_job(const EvalJob& job, const RunContext& context, Obser
     models[role] = evaluate_entry(other, path, odata, split, context, observer, cached);
   }
   add_comparisons(result, models, split);
+  add_relearn(job.relearn, result, "model", model, data, split, context);
   result["data"] = data_entry(job.data, split);
   result["data"]["class_names"] = bundle.train.class_names;
   result["env"] = env_entry(context.threads(), context.seed(), device_name(context));

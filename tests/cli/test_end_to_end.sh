@@ -36,6 +36,13 @@ grep -q '"FTA"' rnd.json && fail "a random() selection has no test part: FTA mus
 expect_exit 0 "eval --json" -- "$UNLEARN" eval --model psg.pt --data "$DATA" --forget 'class == 0' \
   --original orig.pt --retrain re.pt --json
 grep -q '"model"' out.txt && grep -q '"avg_gap"' out.txt || fail "eval --json lacks model/avg_gap"
+for key in '"MIA_entropy"' '"ECE"' '"per_class"' '"output_divergence"' '"JS_forget"' '"goals"' \
+  '"match-retrain"' '"suppress"'; do
+  grep -q "$key" out.txt || fail "eval --json lacks $key"
+done
+expect_exit 0 "eval --relearn" -- "$UNLEARN" eval --model psg.pt --data "$DATA" --forget 'class == 0' \
+  --original orig.pt --relearn --json
+grep -q '"relearn"' out.txt && grep -q '"steps"' out.txt || fail "eval --relearn lacks relearn.steps"
 
 expect_exit 0 "eval twice" -- "$UNLEARN" eval --model psg.pt --data "$DATA" --forget 'class == 0' \
   --original orig.pt

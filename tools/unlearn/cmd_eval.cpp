@@ -25,6 +25,8 @@ void register_eval(CLI::App& app) {
   auto no_cache = std::make_shared<bool>(false);
   sub->add_flag("--no-cache", *no_cache,
                 "evaluate every model afresh (no reuse of cached outputs)");
+  sub->add_flag("--relearn", job->relearn,
+                "also count the fine-tuning steps on D_f that restore the original's accuracy");
   add_common_options(sub, *common);
   sub->callback([=] {
     RunContext context = common->apply();

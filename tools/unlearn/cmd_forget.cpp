@@ -35,6 +35,8 @@ void register_forget(CLI::App& app, const std::string& method_name) {
   auto no_cache = std::make_shared<bool>(false);
   sub->add_flag("--no-cache", *no_cache,
                 "evaluate every model afresh (no reuse of cached outputs)");
+  sub->add_flag("--relearn", job->relearn,
+                "also count the fine-tuning steps on D_f that restore the original's accuracy");
   add_common_options(sub, *common);
 
   // The chosen method's own options; values stay text until the method parses them.

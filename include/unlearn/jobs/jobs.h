@@ -49,6 +49,8 @@ struct ForgetJob {
   bool force = false;
   /// Reuse the outputs of the original and retrain model files (metrics/output_cache.h).
   bool use_cache = true;
+  /// Also measure relearn time (metrics/relearn.h) of the unlearned and retrained models.
+  bool relearn = false;
 };
 nlohmann::json run_forget_job(const ForgetJob& job, const RunContext& context, Observer& observer);
 /// The same on data already loaded (`job.data` then only names it in the result).
@@ -64,6 +66,8 @@ struct EvalJob {
   std::string original;  // optional
   std::string retrain;   // optional
   bool use_cache = true;
+  /// Also measure the model's relearn time (target: the original's Acc(D_f), when given).
+  bool relearn = false;
 };
 nlohmann::json run_eval_job(const EvalJob& job, const RunContext& context, Observer& observer);
 

@@ -19,6 +19,8 @@
 #include "unlearn/core/log_observer.h"
 #include "unlearn/data/source.h"
 #include "unlearn/methods/registry.h"
+#include "unlearn/metrics/evaluator.h"
+#include "unlearn/metrics/forgetting_quality.h"
 #include "unlearn/report/result.h"
 #include "unlearn/select/selection.h"
 
@@ -54,6 +56,64 @@ BenchMethod read_method(const std::string& path, const YAML::Node& node) {
 }
 
 std::string seed_tag(uint64_t seed) { return "s" + std::to_string(seed); }
+
+/// Scores s (metrics/forgetting_quality.h) of the models in `paths` on the forget rows, N×M.
+torch::Tensor forget_scores(const std::vector<std::string>& paths, const DataBundle& bundle,
+                            const torch::Tensor& forget) {
+  std::vector<torch::Tensor> rows;
+  for (const auto& path : paths) {
+    const Model model = Model::load(path);
+    const EvalData data = make_eval_data(bundle, model.spec().input);
+    const auto x = data.train_inputs.index_select(0, forget);
+    const auto y = data.train_labels.index_select(0, forget);
+    rows.push_back(logit_scaled_confidence(predict_logits(model, x, 256), y));
+  }
+  return torch::stack(rows);
+}
+
+double mean_value(const std::vector<nlohmann::json>& values, const char* key) {
+  double sum = 0;
+  for (const auto& v : values) sum += v.value(key, 0.0);
+  return values.empty() ? 0.0 : sum / static_cast<double>(values.size());
+}
+
+/// The NeurIPS 2023 challenge score of every method with at least 3 finished seeds, against
+/// the gold retrains of the same seeds (N = that number of seeds).
+void add_forgetting_quality(nlohmann::json& aggregate, const BenchPlan& plan,
+                            const DataBundle& bundle, const fs::path& out, Observer& observer) {
+  aggregate["forgetting_quality"] = nlohmann::json::object();
+  for (const auto& scenario : plan.scenarios) {
+    const Split split = make_split(Selection::parse(scenario.forget), bundle, SplitOptions());
+    for (const auto& m : plan.methods) {
+      std::vector<std::string> unlearned, retrained;
+      std::vector<nlohmann::json> u_values, r_values;
+      for (const auto& cell : aggregate["cells"]) {
+        if (cell["scenario"] != scenario.name || cell["label"] != m.label ||
+            cell["status"] != "ok") {
+          continue;
+        }
+        const std::string tag = seed_tag(cell["seed"].get<uint64_t>());
+        const fs::path gold = out / "models" / ("retrain-" + scenario.name + "-" + tag + ".pt");
+        if (!fs::exists(gold)) continue;
+        unlearned.push_back((out / "cells" / scenario.name / m.label / tag / "model.pt").string());
+        retrained.push_back(gold.string());
+        u_values.push_back(cell["values"]);
+        for (const auto& r : aggregate["references"]) {
+          if (r["scenario"] == scenario.name && r["role"] == "retrain" && r["seed"] == cell["seed"])
+            r_values.push_back(r["values"]);
+        }
+      }
+      if (unlearned.size() < 3 || r_values.size() != unlearned.size()) continue;
+      observer.message("bench: forgetting quality of " + scenario.name + "/" + m.label);
+      const auto q = forgetting_quality(forget_scores(unlearned, bundle, split.train.forget),
+                                        forget_scores(retrained, bundle, split.train.forget),
+                                        mean_value(u_values, "RA"), mean_value(r_values, "RA"),
+                                        mean_value(u_values, "TA"), mean_value(r_values, "TA"));
+      aggregate["forgetting_quality"][scenario.name][m.label] = {
+          {"F", q.f}, {"score", q.score}, {"n", q.n}};
+    }
+  }
+}
 
 }  // namespace
 
@@ -232,6 +292,7 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
       }
     }
   }
+  add_forgetting_quality(aggregate, plan, bundle, out, observer);
   aggregate["ran"] = ran;
   aggregate["failed"] = failed;
 
@@ -417,6 +478,19 @@ std::string bench_markdown(const nlohmann::json& aggregate) {
       md << (i ? ", " : "") << suppress[i].second << " " << buf;
     }
     md << ".\n";
+    const auto fq = aggregate.value("forgetting_quality", nlohmann::json::object());
+    if (fq.contains(scenario)) {
+      md << "\nForgetting quality (NeurIPS 2023 challenge score, N = models per group): ";
+      bool first = true;
+      for (const auto& [label, q] : fq[scenario].items()) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.3f (F %.3f, N %d)", q["score"].get<double>(),
+                      q["F"].get<double>(), q["n"].get<int>());
+        md << (first ? "" : ", ") << label << " " << buf;
+        first = false;
+      }
+      md << ".\n";
+    }
   }
   return md.str();
 }

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# unlearn bench on tiny data: a 2 x 3 x 2 matrix, its outputs, resuming, and bad bench files.
+# unlearn bench on tiny data: a 2 x 3 x 3 matrix, its outputs, resuming, and bad bench files.
 source "$(dirname "$0")/lib.sh"
 
 cat >plan.yaml <<YAML
 data: $DATA
 model: {arch: small-cnn, width: 0.5}
 recipe: {epochs: 3, batch: 16, lr: 0.05}
-seeds: [0, 1]
+seeds: [0, 1, 2]
 scenarios:
   - {name: class0, forget: "class == 0"}
   - {name: random, forget: "random(0.2, 3)"}
@@ -21,14 +21,18 @@ for f in results.csv results.json results.md plan.yaml models/original-s0.pt \
   models/retrain-class0-s1.pt cells/class0/psg/s0/result.json cells/random/psg-slow/s1/log.txt; do
   [ -f "run/$f" ] || fail "bench did not write run/$f"
 done
-# 2 reference rows x 2 scenarios x 2 seeds + 12 cells, and a header.
-[ "$(wc -l <run/results.csv)" -eq 21 ] || fail "results.csv: expected 21 lines"
+# 2 reference rows x 2 scenarios x 3 seeds + 18 cells, and a header.
+[ "$(wc -l <run/results.csv)" -eq 31 ] || fail "results.csv: expected 31 lines"
 grep -q '^class0,psg,1,ok,' run/results.csv || fail "results.csv lacks the class0/psg/seed 1 row"
 grep -q '## class0' run/results.md && grep -q 'Avg-gap\|avg_gap' run/results.md ||
   fail "results.md lacks the class0 table"
-grep -q '± ' run/results.md || fail "results.md: expected mean ± std over 2 seeds"
+grep -q '± ' run/results.md || fail "results.md: expected mean ± std over 3 seeds"
 # The retrain method's cell is the gold standard itself, from the model cache: gap 0.
 grep -q '^class0,retrain,0,ok,' run/results.csv || fail "retrain cell missing"
+# Three seeds give the challenge's forgetting quality with N = 3.
+grep -q '"forgetting_quality"' run/results.json && grep -q '"n": 3' run/results.json ||
+  fail "results.json lacks forgetting quality with N = 3"
+grep -q 'Forgetting quality' run/results.md || fail "results.md lacks forgetting quality"
 
 # Resuming: nothing to do; then one removed cell is the only one run again.
 expect_exit 0 "bench resume" -- "$UNLEARN" bench plan.yaml --out run
@@ -39,7 +43,7 @@ grep -q '1 cells run now' out.txt || fail "only the removed cell should run"
 # Changing a method's options makes its cells stale.
 sed -i 's/lr: 0.01, passes: 1/lr: 0.02, passes: 1/' plan.yaml
 expect_exit 0 "bench changed options" -- "$UNLEARN" bench plan.yaml --out run
-grep -q '4 cells run now' out.txt || fail "the changed method's 4 cells should run again"
+grep -q "6 cells run now" out.txt || fail "the changed method's 6 cells should run again"
 
 # Bad files fail before any training, naming the line and the name.
 sed 's/method: psg, label: psg-slow/method: nosuch, label: psg-slow/' plan.yaml >bad1.yaml

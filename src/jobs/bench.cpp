@@ -174,7 +174,7 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
   const BenchPlan plan = read_bench_plan(job.plan);  // every check before any work
   UNLEARN_CHECK_AS(UsageError, !job.out.empty(), "--out is required");
   const fs::path out(job.out);
-  fs::create_directories(out / "models");
+  create_output_folder(out);
   {
     std::ifstream in(job.plan);
     std::stringstream text;

@@ -12,6 +12,15 @@ namespace unlearn::cells {
 
 namespace fs = std::filesystem;
 
+void create_output_folder(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir / "models", ec);
+  if (ec) {
+    throw IoError(
+        detail::concat("--out: cannot create the folder '", dir.string(), "': ", ec.message()));
+  }
+}
+
 nlohmann::json read_json_or_null(const std::string& path) {
   if (!fs::exists(path)) return nullptr;
   try {

@@ -9,6 +9,7 @@
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
 #include "unlearn/core/parse.h"
+#include "unlearn/core/sha256.h"
 #include "unlearn/data/source.h"
 #include "unlearn/methods/registry.h"
 #include "unlearn/metrics/divergence.h"
@@ -106,15 +107,29 @@ Evaluated evaluate_entry(const Model& model, const std::string& path, const Eval
                          const Split& split, const RunContext& context, Observer& observer,
                          const CacheUse& cached = {}) {
   std::optional<ModelOutputs> found;
-  if (cached.cache) found = cached.cache->find(path, cached.data_key);
+  std::string split_key;
+  if (cached.cache) {
+    found = cached.cache->find(path, cached.data_key);
+    Sha256 h;  // the split's rows and the evaluation seed decide the metrics
+    h.update(split.train.forget);
+    h.update(split.test.forget);
+    h.update(std::to_string(context.seed()));
+    split_key = h.hex();
+  }
   if (!found) {
     found = compute_outputs(model, data, 128, &observer);
     if (cached.cache) cached.cache->store(path, cached.data_key, *found);
   } else {
     observer.message("evaluate: reusing cached outputs of " + path);
+    if (auto entry = cached.cache->find_entry(path, cached.data_key, split_key)) {
+      (*entry)["path"] = path;
+      return {std::move(*entry), std::move(*found)};
+    }
   }
   auto metrics = evaluate(*found, data, split, EvalOptions().seed(context.seed()));
-  return {model_entry(path, model, metrics), std::move(*found)};
+  nlohmann::json entry = model_entry(path, model, metrics);
+  if (cached.cache) cached.cache->store_entry(path, cached.data_key, split_key, entry);
+  return {std::move(entry), std::move(*found)};
 }
 
 /// Writes into `result` what needs every model's outputs: each model's output divergence from

@@ -230,7 +230,7 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
   UNLEARN_CHECK_AS(UsageError, !job.out.empty(), "--out is required");
   const std::vector<OptionValues> trials = sweep_trials(plan);
   const fs::path out(job.out);
-  fs::create_directories(out / "models");
+  create_output_folder(out);
   {
     std::ifstream in(job.plan);
     std::stringstream text;

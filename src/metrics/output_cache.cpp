@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/sha256.h"
@@ -33,12 +34,12 @@ std::string data_digest(const DataBundle& bundle) {
   return h.hex();
 }
 
-std::string OutputCache::entry_path(const std::string& model_path,
-                                    const std::string& data_key) const {
+std::string OutputCache::entry_path(const std::string& model_path, const std::string& data_key,
+                                    const std::string& extension) const {
   Sha256 h;
   h.update(sha256_file(model_path));
   h.update(data_key);
-  return (fs::path(dir_) / (h.hex() + ".pt")).string();
+  return (fs::path(dir_) / (h.hex() + extension)).string();
 }
 
 std::optional<ModelOutputs> OutputCache::find(const std::string& model_path,
@@ -67,6 +68,33 @@ void OutputCache::store(const std::string& model_path, const std::string& data_k
     write_atomically(path, /*force=*/true, "output cache", [&](const std::string& tmp) {
       torch::save(std::vector<torch::Tensor>{outputs.train_logits, outputs.test_logits}, tmp);
     });
+  } catch (const std::exception&) {
+    // Not being able to cache never fails a run.
+  }
+}
+
+std::optional<nlohmann::json> OutputCache::find_entry(const std::string& model_path,
+                                                      const std::string& data_key,
+                                                      const std::string& split_key) const {
+  if (dir_.empty()) return std::nullopt;
+  const std::string path = entry_path(model_path, data_key + "|" + split_key, ".json");
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;  // a damaged entry is recomputed and replaced
+  }
+}
+
+void OutputCache::store_entry(const std::string& model_path, const std::string& data_key,
+                              const std::string& split_key, const nlohmann::json& entry) const {
+  if (dir_.empty()) return;
+  try {
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    write_text_atomically(entry_path(model_path, data_key + "|" + split_key, ".json"),
+                          entry.dump() + "\n", /*force=*/true, "output cache");
   } catch (const std::exception&) {
     // Not being able to cache never fails a run.
   }

@@ -3,6 +3,7 @@
 // data set, not once per unlearning run. Keyed by the SHA-256 of the model file and of the
 // decoded data, so a changed model or data set never hits a stale entry.
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -29,8 +30,18 @@ class OutputCache {
   void store(const std::string& model_path, const std::string& data_key,
              const ModelOutputs& outputs) const;
 
+  /// A result entry (models.<role>) computed from those outputs for one split and evaluation
+  /// seed, named by `split_key`, if cached: the SVM of MIA-efficacy is not retrained for the same
+  /// original and retrain in every run.
+  std::optional<nlohmann::json> find_entry(const std::string& model_path,
+                                           const std::string& data_key,
+                                           const std::string& split_key) const;
+  void store_entry(const std::string& model_path, const std::string& data_key,
+                   const std::string& split_key, const nlohmann::json& entry) const;
+
  private:
-  std::string entry_path(const std::string& model_path, const std::string& data_key) const;
+  std::string entry_path(const std::string& model_path, const std::string& data_key,
+                         const std::string& extension = ".pt") const;
   std::string dir_;
 };
 

@@ -32,8 +32,7 @@ inline Problem make_problem(uint64_t seed, int64_t hidden = 1) {
 /// Accuracy (percent) of `m` on the training rows `rows` of `p`.
 inline double rows_accuracy(const Model& m, const Problem& p, const torch::Tensor& rows) {
   torch::NoGradGuard g;
-  return accuracy_percent(m.logits(p.data.x.index_select(0, rows)),
-                          p.data.y.index_select(0, rows));
+  return accuracy_percent(m.logits(p.data.x.index_select(0, rows)), p.data.y.index_select(0, rows));
 }
 
 inline double forget_accuracy(const Model& m, const Problem& p) {

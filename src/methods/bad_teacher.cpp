@@ -35,13 +35,6 @@ OptionTable BadTeacher::option_table(Options& o) {
   return table;
 }
 
-BadTeacher::BadTeacher(Options options) : options_(std::move(options)) { options_.validate(); }
-
-nlohmann::json BadTeacher::options_json() const {
-  Options copy = options_;
-  return option_table(copy).to_json();
-}
-
 Model incompetent_teacher(const ModelSpec& spec, uint64_t seed) { return seeded_model(spec, seed); }
 
 MethodResult BadTeacher::run(const Model& original, const UnlearnData& data,

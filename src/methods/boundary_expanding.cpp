@@ -24,15 +24,6 @@ OptionTable BoundaryExpanding::option_table(Options& o) {
   return table;
 }
 
-BoundaryExpanding::BoundaryExpanding(Options options) : options_(std::move(options)) {
-  options_.validate();
-}
-
-nlohmann::json BoundaryExpanding::options_json() const {
-  Options copy = options_;
-  return option_table(copy).to_json();
-}
-
 MethodResult BoundaryExpanding::run(const Model& original, const UnlearnData& data,
                                     const RunContext& context, Observer& observer) const {
   const Options& o = options_;

@@ -20,13 +20,6 @@ OptionTable Finetune::option_table(Options& o) {
   return table;
 }
 
-Finetune::Finetune(Options options) : options_(std::move(options)) { options_.validate(); }
-
-nlohmann::json Finetune::options_json() const {
-  Options copy = options_;
-  return option_table(copy).to_json();
-}
-
 MethodResult Finetune::run(const Model& original, const UnlearnData& data,
                            const RunContext& context, Observer& observer) const {
   const Options& o = options_;

@@ -20,15 +20,6 @@ OptionTable GradientAscent::option_table(Options& o) {
   return table;
 }
 
-GradientAscent::GradientAscent(Options options) : options_(std::move(options)) {
-  options_.validate();
-}
-
-nlohmann::json GradientAscent::options_json() const {
-  Options copy = options_;
-  return option_table(copy).to_json();
-}
-
 MethodResult GradientAscent::run(const Model& original, const UnlearnData& data,
                                  const RunContext& context, Observer& observer) const {
   const Options& o = options_;

@@ -27,13 +27,6 @@ OptionTable L1Sparse::option_table(Options& o) {
   return table;
 }
 
-L1Sparse::L1Sparse(Options options) : options_(std::move(options)) { options_.validate(); }
-
-nlohmann::json L1Sparse::options_json() const {
-  Options copy = options_;
-  return option_table(copy).to_json();
-}
-
 MethodResult L1Sparse::run(const Model& original, const UnlearnData& data,
                            const RunContext& context, Observer& observer) const {
   const Options& o = options_;

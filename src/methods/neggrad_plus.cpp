@@ -22,13 +22,6 @@ OptionTable NegGradPlus::option_table(Options& o) {
   return table;
 }
 
-NegGradPlus::NegGradPlus(Options options) : options_(std::move(options)) { options_.validate(); }
-
-nlohmann::json NegGradPlus::options_json() const {
-  Options copy = options_;
-  return option_table(copy).to_json();
-}
-
 MethodResult NegGradPlus::run(const Model& original, const UnlearnData& data,
                               const RunContext& context, Observer& observer) const {
   const Options& o = options_;

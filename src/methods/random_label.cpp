@@ -83,13 +83,6 @@ OptionTable RandomLabel::option_table(Options& o) {
   return table;
 }
 
-RandomLabel::RandomLabel(Options options) : options_(std::move(options)) { options_.validate(); }
-
-nlohmann::json RandomLabel::options_json() const {
-  Options copy = options_;
-  return option_table(copy).to_json();
-}
-
 MethodResult RandomLabel::run(const Model& original, const UnlearnData& data,
                               const RunContext& context, Observer& observer) const {
   if (data.forget.numel() == 0) return unchanged_result(original);

@@ -37,13 +37,6 @@ OptionTable Retrain::option_table(Options& o) {
   return t;
 }
 
-Retrain::Retrain(Options options) : options_(std::move(options)) { options_.validate(); }
-
-nlohmann::json Retrain::options_json() const {
-  Options copy = options_;
-  return option_table(copy).to_json();
-}
-
 TrainOptions Retrain::recipe_for(const Model& original) const {
   TrainOptions r;
   const auto& prov = original.spec().provenance;

@@ -74,13 +74,6 @@ OptionTable Salun::option_table(Options& o) {
   return table;
 }
 
-Salun::Salun(Options options) : options_(std::move(options)) { options_.validate(); }
-
-nlohmann::json Salun::options_json() const {
-  Options copy = options_;
-  return option_table(copy).to_json();
-}
-
 MethodResult Salun::run(const Model& original, const UnlearnData& data, const RunContext& context,
                         Observer& observer) const {
   const Options& o = options_;

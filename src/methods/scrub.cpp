@@ -39,13 +39,6 @@ OptionTable Scrub::option_table(Options& o) {
   return table;
 }
 
-Scrub::Scrub(Options options) : options_(std::move(options)) { options_.validate(); }
-
-nlohmann::json Scrub::options_json() const {
-  Options copy = options_;
-  return option_table(copy).to_json();
-}
-
 torch::Tensor distillation_kl(const torch::Tensor& student_logits,
                               const torch::Tensor& teacher_logits, double temperature) {
   namespace F = torch::nn::functional;

@@ -30,13 +30,6 @@ OptionTable Ssd::option_table(Options& o) {
   return table;
 }
 
-Ssd::Ssd(Options options) : options_(std::move(options)) { options_.validate(); }
-
-nlohmann::json Ssd::options_json() const {
-  Options copy = options_;
-  return option_table(copy).to_json();
-}
-
 std::vector<torch::Tensor> fisher_importance(Model& model, const UnlearnData& data,
                                              const torch::Tensor& rows, int64_t batch,
                                              uint64_t seed, torch::Device device,

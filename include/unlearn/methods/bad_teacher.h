@@ -39,20 +39,14 @@ struct BadTeacherOptions {
 /// The incompetent teacher: a freshly initialised network of `spec`, fixed by `seed`.
 Model incompetent_teacher(const ModelSpec& spec, uint64_t seed);
 
-class BadTeacher : public Method {
+class BadTeacher : public OptionsMethod<BadTeacher, BadTeacherOptions> {
  public:
-  using Options = BadTeacherOptions;
+  using OptionsMethod::OptionsMethod;
   static OptionTable option_table(Options& options);
 
-  explicit BadTeacher(Options options);
   std::string name() const override { return "bad-teacher"; }
-  nlohmann::json options_json() const override;
   MethodResult run(const Model& original, const UnlearnData& data, const RunContext& context,
                    Observer& observer) const override;
-  const Options& options() const { return options_; }
-
- private:
-  Options options_;
 };
 
 }  // namespace unlearn

@@ -34,20 +34,14 @@ struct BoundaryExpandingOptions {
   void validate() const;
 };
 
-class BoundaryExpanding : public Method {
+class BoundaryExpanding : public OptionsMethod<BoundaryExpanding, BoundaryExpandingOptions> {
  public:
-  using Options = BoundaryExpandingOptions;
+  using OptionsMethod::OptionsMethod;
   static OptionTable option_table(Options& options);
 
-  explicit BoundaryExpanding(Options options);
   std::string name() const override { return "boundary-expanding"; }
-  nlohmann::json options_json() const override;
   MethodResult run(const Model& original, const UnlearnData& data, const RunContext& context,
                    Observer& observer) const override;
-  const Options& options() const { return options_; }
-
- private:
-  Options options_;
 };
 
 }  // namespace unlearn

@@ -11,20 +11,14 @@ namespace unlearn {
 /// Options of CF-k (shared with EU-k). Example: CfK m(CfKOptions().k(2).epochs(1));
 using CfKOptions = LastLayersOptions;
 
-class CfK : public Method {
+class CfK : public OptionsMethod<CfK, CfKOptions> {
  public:
-  using Options = CfKOptions;
+  using OptionsMethod::OptionsMethod;
   static OptionTable option_table(Options& options) { return last_layers_option_table(options); }
 
-  explicit CfK(Options options);
   std::string name() const override { return "cf-k"; }
-  nlohmann::json options_json() const override;
   MethodResult run(const Model& original, const UnlearnData& data, const RunContext& context,
                    Observer& observer) const override;
-  const Options& options() const { return options_; }
-
- private:
-  Options options_;
 };
 
 }  // namespace unlearn

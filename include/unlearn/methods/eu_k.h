@@ -11,20 +11,14 @@ namespace unlearn {
 /// Options of EU-k (shared with CF-k). Example: EuK m(EuKOptions().k(2).epochs(1));
 using EuKOptions = LastLayersOptions;
 
-class EuK : public Method {
+class EuK : public OptionsMethod<EuK, EuKOptions> {
  public:
-  using Options = EuKOptions;
+  using OptionsMethod::OptionsMethod;
   static OptionTable option_table(Options& options) { return last_layers_option_table(options); }
 
-  explicit EuK(Options options);
   std::string name() const override { return "eu-k"; }
-  nlohmann::json options_json() const override;
   MethodResult run(const Model& original, const UnlearnData& data, const RunContext& context,
                    Observer& observer) const override;
-  const Options& options() const { return options_; }
-
- private:
-  Options options_;
 };
 
 }  // namespace unlearn

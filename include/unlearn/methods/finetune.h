@@ -26,20 +26,14 @@ struct FinetuneOptions {
 
 /// Trains the model on D_r alone with the plain cross-entropy; D_f is forgotten only as far as
 /// training without it makes the model drift away from it.
-class Finetune : public Method {
+class Finetune : public OptionsMethod<Finetune, FinetuneOptions> {
  public:
-  using Options = FinetuneOptions;
+  using OptionsMethod::OptionsMethod;
   static OptionTable option_table(Options& options);
 
-  explicit Finetune(Options options);
   std::string name() const override { return "finetune"; }
-  nlohmann::json options_json() const override;
   MethodResult run(const Model& original, const UnlearnData& data, const RunContext& context,
                    Observer& observer) const override;
-  const Options& options() const { return options_; }
-
- private:
-  Options options_;
 };
 
 }  // namespace unlearn

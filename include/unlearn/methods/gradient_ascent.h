@@ -26,20 +26,14 @@ struct GradientAscentOptions {
 
 /// Takes optimiser steps on −CE(f(x_f), y_f): it raises the loss on D_f and looks at no retain
 /// sample, so nothing holds the rest of the model in place.
-class GradientAscent : public Method {
+class GradientAscent : public OptionsMethod<GradientAscent, GradientAscentOptions> {
  public:
-  using Options = GradientAscentOptions;
+  using OptionsMethod::OptionsMethod;
   static OptionTable option_table(Options& options);
 
-  explicit GradientAscent(Options options);
   std::string name() const override { return "gradient-ascent"; }
-  nlohmann::json options_json() const override;
   MethodResult run(const Model& original, const UnlearnData& data, const RunContext& context,
                    Observer& observer) const override;
-  const Options& options() const { return options_; }
-
- private:
-  Options options_;
 };
 
 }  // namespace unlearn

@@ -31,20 +31,14 @@ struct L1SparseOptions {
 double l1_weight_at(double gamma, int64_t t, int64_t steps);
 
 /// Descends on CE(f(x_r), y_r) + γ_t·‖θ‖₁ over every parameter.
-class L1Sparse : public Method {
+class L1Sparse : public OptionsMethod<L1Sparse, L1SparseOptions> {
  public:
-  using Options = L1SparseOptions;
+  using OptionsMethod::OptionsMethod;
   static OptionTable option_table(Options& options);
 
-  explicit L1Sparse(Options options);
   std::string name() const override { return "l1-sparse"; }
-  nlohmann::json options_json() const override;
   MethodResult run(const Model& original, const UnlearnData& data, const RunContext& context,
                    Observer& observer) const override;
-  const Options& options() const { return options_; }
-
- private:
-  Options options_;
 };
 
 }  // namespace unlearn

@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "unlearn/core/context.h"
@@ -40,6 +41,24 @@ class Method {
   /// Unlearns D_f from `original`. Never mutates `original`: works on a deep copy.
   virtual MethodResult run(const Model& original, const UnlearnData& data,
                            const RunContext& context, Observer& observer) const = 0;
+};
+
+/// What every method with an Options struct shares: the options are validated on construction
+/// and reported through `Derived::option_table`, the one list of flag names.
+/// Example: class Finetune : public OptionsMethod<Finetune, FinetuneOptions> { ... };
+template <class Derived, class OptionsT>
+class OptionsMethod : public Method {
+ public:
+  using Options = OptionsT;
+  explicit OptionsMethod(Options options) : options_(std::move(options)) { options_.validate(); }
+  nlohmann::json options_json() const override {
+    Options copy = options_;
+    return Derived::option_table(copy).to_json();
+  }
+  const Options& options() const { return options_; }
+
+ protected:
+  Options options_;
 };
 
 }  // namespace unlearn

@@ -28,20 +28,14 @@ struct NegGradPlusOptions {
 
 /// Each step pairs a forget batch with a retain batch and descends on
 /// alpha·CE(f(x_r), y_r) − (1 − alpha)·CE(f(x_f), y_f).
-class NegGradPlus : public Method {
+class NegGradPlus : public OptionsMethod<NegGradPlus, NegGradPlusOptions> {
  public:
-  using Options = NegGradPlusOptions;
+  using OptionsMethod::OptionsMethod;
   static OptionTable option_table(Options& options);
 
-  explicit NegGradPlus(Options options);
   std::string name() const override { return "neggrad-plus"; }
-  nlohmann::json options_json() const override;
   MethodResult run(const Model& original, const UnlearnData& data, const RunContext& context,
                    Observer& observer) const override;
-  const Options& options() const { return options_; }
-
- private:
-  Options options_;
 };
 
 }  // namespace unlearn

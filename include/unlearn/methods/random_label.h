@@ -47,20 +47,14 @@ std::vector<TraceRecord> run_random_label_updates(Model& model, const UnlearnDat
                                                   const std::string& phase,
                                                   const RunContext& context, Observer& observer);
 
-class RandomLabel : public Method {
+class RandomLabel : public OptionsMethod<RandomLabel, RandomLabelOptions> {
  public:
-  using Options = RandomLabelOptions;
+  using OptionsMethod::OptionsMethod;
   static OptionTable option_table(Options& options);
 
-  explicit RandomLabel(Options options);
   std::string name() const override { return "random-label"; }
-  nlohmann::json options_json() const override;
   MethodResult run(const Model& original, const UnlearnData& data, const RunContext& context,
                    Observer& observer) const override;
-  const Options& options() const { return options_; }
-
- private:
-  Options options_;
 };
 
 }  // namespace unlearn

@@ -30,22 +30,17 @@ struct RetrainOptions {
   void validate() const;
 };
 
-class Retrain : public Method {
+class Retrain : public OptionsMethod<Retrain, RetrainOptions> {
  public:
-  using Options = RetrainOptions;
+  using OptionsMethod::OptionsMethod;
   static OptionTable option_table(Options& options);
 
-  explicit Retrain(Options options);
   std::string name() const override { return "retrain"; }
-  nlohmann::json options_json() const override;
   MethodResult run(const Model& original, const UnlearnData& data, const RunContext& context,
                    Observer& observer) const override;
 
   /// The recipe these options give for `original` (inherited fields filled in).
   TrainOptions recipe_for(const Model& original) const;
-
- private:
-  Options options_;
 };
 
 }  // namespace unlearn

@@ -46,20 +46,14 @@ SaliencyMask saliency_mask(Model& model, const UnlearnData& data, int64_t batch,
 /// Computes the saliency mask once, then runs random-label updates (RandomLabel) in which only
 /// masked weights move: gradients, weight decay included, are multiplied by the mask before each
 /// optimiser step, so momentum and Adam's moments stay 0 outside it.
-class Salun : public Method {
+class Salun : public OptionsMethod<Salun, SalunOptions> {
  public:
-  using Options = SalunOptions;
+  using OptionsMethod::OptionsMethod;
   static OptionTable option_table(Options& options);
 
-  explicit Salun(Options options);
   std::string name() const override { return "salun"; }
-  nlohmann::json options_json() const override;
   MethodResult run(const Model& original, const UnlearnData& data, const RunContext& context,
                    Observer& observer) const override;
-  const Options& options() const { return options_; }
-
- private:
-  Options options_;
 };
 
 }  // namespace unlearn

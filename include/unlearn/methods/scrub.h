@@ -40,20 +40,14 @@ struct ScrubOptions {
 torch::Tensor distillation_kl(const torch::Tensor& student_logits,
                               const torch::Tensor& teacher_logits, double temperature);
 
-class Scrub : public Method {
+class Scrub : public OptionsMethod<Scrub, ScrubOptions> {
  public:
-  using Options = ScrubOptions;
+  using OptionsMethod::OptionsMethod;
   static OptionTable option_table(Options& options);
 
-  explicit Scrub(Options options);
   std::string name() const override { return "scrub"; }
-  nlohmann::json options_json() const override;
   MethodResult run(const Model& original, const UnlearnData& data, const RunContext& context,
                    Observer& observer) const override;
-  const Options& options() const { return options_; }
-
- private:
-  Options options_;
 };
 
 }  // namespace unlearn

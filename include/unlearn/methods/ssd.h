@@ -43,20 +43,14 @@ int64_t dampen_by_importance(const std::vector<torch::Tensor>& params,
                              const std::vector<torch::Tensor>& importance_forget, double alpha,
                              double lambda);
 
-class Ssd : public Method {
+class Ssd : public OptionsMethod<Ssd, SsdOptions> {
  public:
-  using Options = SsdOptions;
+  using OptionsMethod::OptionsMethod;
   static OptionTable option_table(Options& options);
 
-  explicit Ssd(Options options);
   std::string name() const override { return "ssd"; }
-  nlohmann::json options_json() const override;
   MethodResult run(const Model& original, const UnlearnData& data, const RunContext& context,
                    Observer& observer) const override;
-  const Options& options() const { return options_; }
-
- private:
-  Options options_;
 };
 
 }  // namespace unlearn

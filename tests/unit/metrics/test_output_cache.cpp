@@ -28,6 +28,24 @@ TEST(OutputCache, HitsOnlyForTheSameModelBytesAndData) {
   EXPECT_FALSE(cache.find(dir.file("a.pt"), "data1").has_value());
 }
 
+TEST(OutputCache, MetricEntriesAreKeyedByModelDataAndSplit) {
+  test::TempDir dir;
+  std::ofstream(dir.file("a.pt")) << "model a";
+  OutputCache cache(dir.file("cache"));
+  const nlohmann::json entry = {{"metrics", {{"UA", 12.5}}}, {"path", "a.pt"}};
+  EXPECT_FALSE(cache.find_entry(dir.file("a.pt"), "data1", "split1").has_value());
+  cache.store_entry(dir.file("a.pt"), "data1", "split1", entry);
+  auto hit = cache.find_entry(dir.file("a.pt"), "data1", "split1");
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(*hit, entry);
+  EXPECT_FALSE(cache.find_entry(dir.file("a.pt"), "data1", "split2").has_value());
+  EXPECT_FALSE(cache.find_entry(dir.file("a.pt"), "data2", "split1").has_value());
+  // Outputs and entries of the same model and data live side by side.
+  EXPECT_FALSE(cache.find(dir.file("a.pt"), "data1").has_value());
+  std::ofstream(dir.file("a.pt")) << "model a, retrained";
+  EXPECT_FALSE(cache.find_entry(dir.file("a.pt"), "data1", "split1").has_value());
+}
+
 TEST(OutputCache, DisabledWithAnEmptyFolder) {
   test::TempDir dir;
   std::ofstream(dir.file("a.pt")) << "model a";

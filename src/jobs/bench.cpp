@@ -174,13 +174,7 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
   const BenchPlan plan = read_bench_plan(job.plan);  // every check before any work
   UNLEARN_CHECK_AS(UsageError, !job.out.empty(), "--out is required");
   const fs::path out(job.out);
-  create_output_folder(out);
-  {
-    std::ifstream in(job.plan);
-    std::stringstream text;
-    text << in.rdbuf();
-    write_text_atomically((out / "plan.yaml").string(), text.str(), /*force=*/true, "--out");
-  }
+  create_output_folder(out, job.plan);
   const DataBundle bundle = load_data(plan.data);
   for (const auto& scenario : plan.scenarios) {
     try {  // unknown columns and empty selections show only against the data

@@ -1,6 +1,7 @@
 #include "cells.h"
 
 #include <fstream>
+#include <sstream>
 
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
@@ -12,13 +13,17 @@ namespace unlearn::cells {
 
 namespace fs = std::filesystem;
 
-void create_output_folder(const fs::path& dir) {
+void create_output_folder(const fs::path& dir, const std::string& plan) {
   std::error_code ec;
   fs::create_directories(dir / "models", ec);
   if (ec) {
     throw IoError(
         detail::concat("--out: cannot create the folder '", dir.string(), "': ", ec.message()));
   }
+  std::ifstream in(plan);
+  std::stringstream text;
+  text << in.rdbuf();
+  write_text_atomically((dir / "plan.yaml").string(), text.str(), /*force=*/true, "--out");
 }
 
 nlohmann::json read_json_or_null(const std::string& path) {

@@ -14,8 +14,9 @@
 
 namespace unlearn::cells {
 
-/// Creates `dir` and dir/models; throws IoError naming --out and the folder when it cannot.
-void create_output_folder(const std::filesystem::path& dir);
+/// Creates `dir` and dir/models and copies the plan file to dir/plan.yaml (the plan as last
+/// run); throws IoError naming --out and the folder when it cannot.
+void create_output_folder(const std::filesystem::path& dir, const std::string& plan);
 
 /// A result JSON, or null when the file is absent or unreadable (then the cell is redone).
 nlohmann::json read_json_or_null(const std::string& path);

@@ -230,13 +230,7 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
   UNLEARN_CHECK_AS(UsageError, !job.out.empty(), "--out is required");
   const std::vector<OptionValues> trials = sweep_trials(plan);
   const fs::path out(job.out);
-  create_output_folder(out);
-  {
-    std::ifstream in(job.plan);
-    std::stringstream text;
-    text << in.rdbuf();
-    write_text_atomically((out / "plan.yaml").string(), text.str(), /*force=*/true, "--out");
-  }
+  create_output_folder(out, job.plan);
   const DataBundle bundle = carve_validation(load_data(plan.data), plan.validation, plan.seed);
   try {
     make_split(Selection::parse(plan.forget), bundle, SplitOptions());

@@ -26,28 +26,11 @@ MethodResult Finetune::run(const Model& original, const UnlearnData& data,
   if (data.forget.numel() == 0) return unchanged_result(original);
   UNLEARN_CHECK(data.retain.numel() > 0,
                 "finetune: the retain set is empty; fine-tuning needs retain samples");
-  const torch::Device device = context.device();
-
-  Model model = working_copy(original, device);
-  const auto params = model.parameters();
-  auto optimizer = make_optimizer(o.update(), params);
-  BatchStream retain(data.retain, o.update().batch(), method_seed(o.seed(), context));
-
-  UpdateLoop loop;
-  loop.phase = name();
-  loop.steps = steps_for_epochs(data.retain.numel(), o.update().batch(), o.epochs());
-  auto trace = run_update_loop(
-      loop, params, *optimizer,
-      [&](int64_t) {
-        const Batch b = fetch_batch(data, retain.next(), device);
-        return StepLoss{cross_entropy_to(model.logits(b.x), b.y), {}};
-      },
-      observer);
-
-  finish_model(model);
-  MethodResult result{std::move(model), std::move(trace), {}};
-  result.summary = {{"steps", loop.steps}};
-  return result;
+  return run_passes_over_rows(original, data, data.retain, o.epochs(), o.update(),
+                              method_seed(o.seed(), context), name(), context, observer,
+                              [](Model& model, const Batch& b, int64_t, int64_t) {
+                                return StepLoss{cross_entropy_to(model.logits(b.x), b.y), {}};
+                              });
 }
 
 }  // namespace unlearn

@@ -24,29 +24,12 @@ MethodResult GradientAscent::run(const Model& original, const UnlearnData& data,
                                  const RunContext& context, Observer& observer) const {
   const Options& o = options_;
   if (data.forget.numel() == 0) return unchanged_result(original);
-  const torch::Device device = context.device();
-
-  Model model = working_copy(original, device);
-  const auto params = model.parameters();
-  auto optimizer = make_optimizer(o.update(), params);
-  BatchStream forget(data.forget, o.update().batch(), method_seed(o.seed(), context));
-
-  UpdateLoop loop;
-  loop.phase = name();
-  loop.steps = steps_for_epochs(data.forget.numel(), o.update().batch(), o.epochs());
-  auto trace = run_update_loop(
-      loop, params, *optimizer,
-      [&](int64_t) {
-        const Batch b = fetch_batch(data, forget.next(), device);
+  return run_passes_over_rows(
+      original, data, data.forget, o.epochs(), o.update(), method_seed(o.seed(), context), name(),
+      context, observer, [](Model& model, const Batch& b, int64_t, int64_t) {
         const auto forget_loss = cross_entropy_to(model.logits(b.x), b.y);
         return StepLoss{-forget_loss, {{"forget_loss", forget_loss.item<double>()}}};
-      },
-      observer);
-
-  finish_model(model);
-  MethodResult result{std::move(model), std::move(trace), {}};
-  result.summary = {{"steps", loop.steps}};
-  return result;
+      });
 }
 
 }  // namespace unlearn

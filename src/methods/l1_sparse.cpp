@@ -33,40 +33,23 @@ MethodResult L1Sparse::run(const Model& original, const UnlearnData& data,
   if (data.forget.numel() == 0) return unchanged_result(original);
   UNLEARN_CHECK(data.retain.numel() > 0,
                 "l1-sparse: the retain set is empty; fine-tuning needs retain samples");
-  const torch::Device device = context.device();
-
-  Model model = working_copy(original, device);
-  const auto params = model.parameters();
-  auto optimizer = make_optimizer(o.update(), params);
-  BatchStream retain(data.retain, o.update().batch(), method_seed(o.seed(), context));
-
-  UpdateLoop loop;
-  loop.phase = name();
-  loop.steps = steps_for_epochs(data.retain.numel(), o.update().batch(), o.epochs());
-  auto trace = run_update_loop(
-      loop, params, *optimizer,
-      [&](int64_t t) {
-        const Batch b = fetch_batch(data, retain.next(), device);
-        const auto retain_loss = cross_entropy_to(model.logits(b.x), b.y);
-        const double weight = l1_weight_at(o.gamma(), t, loop.steps);
-        StepLoss out;
-        out.loss = retain_loss;
-        out.values["retain_loss"] = retain_loss.item<double>();
-        out.values["l1_weight"] = weight;
-        std::vector<torch::Tensor> norms;
-        norms.reserve(params.size());
-        for (const auto& p : params) norms.push_back(p.abs().sum());
-        const auto l1 = torch::stack(norms).sum();
-        out.values["l1_norm"] = l1.item<double>();
-        if (weight > 0) out.loss = out.loss + weight * l1;
-        return out;
-      },
-      observer);
-
-  finish_model(model);
-  MethodResult result{std::move(model), std::move(trace), {}};
-  result.summary = {{"steps", loop.steps}};
-  return result;
+  const double gamma = o.gamma();
+  return run_passes_over_rows(original, data, data.retain, o.epochs(), o.update(),
+                              method_seed(o.seed(), context), name(), context, observer,
+                              [gamma](Model& model, const Batch& b, int64_t t, int64_t steps) {
+                                const auto retain_loss = cross_entropy_to(model.logits(b.x), b.y);
+                                const double weight = l1_weight_at(gamma, t, steps);
+                                std::vector<torch::Tensor> norms;
+                                for (const auto& p : model.parameters())
+                                  norms.push_back(p.abs().sum());
+                                const auto l1 = torch::stack(norms).sum();
+                                StepLoss out{retain_loss,
+                                             {{"retain_loss", retain_loss.item<double>()},
+                                              {"l1_weight", weight},
+                                              {"l1_norm", l1.item<double>()}}};
+                                if (weight > 0) out.loss = out.loss + weight * l1;
+                                return out;
+                              });
 }
 
 }  // namespace unlearn

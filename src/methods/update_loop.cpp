@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "unlearn/core/error.h"
+#include "unlearn/train/batches.h"
 
 namespace unlearn {
 
@@ -155,6 +156,31 @@ std::vector<TraceRecord> run_update_loop(const UpdateLoop& loop,
   }
   observer.end();
   return trace;
+}
+
+MethodResult run_passes_over_rows(const Model& original, const UnlearnData& data,
+                                  const torch::Tensor& rows, double epochs,
+                                  const UpdateOptions& update, uint64_t seed,
+                                  const std::string& phase, const RunContext& context,
+                                  Observer& observer, const RowsLoss& loss) {
+  const torch::Device device = context.device();
+  Model model = working_copy(original, device);
+  const auto params = model.parameters();
+  auto optimizer = make_optimizer(update, params);
+  BatchStream stream(rows, update.batch(), seed);
+  UpdateLoop loop;
+  loop.phase = phase;
+  loop.steps = steps_for_epochs(rows.numel(), update.batch(), epochs);
+  auto trace = run_update_loop(
+      loop, params, *optimizer,
+      [&](int64_t t) {
+        return loss(model, fetch_batch(data, stream.next(), device), t, loop.steps);
+      },
+      observer);
+  finish_model(model);
+  MethodResult result{std::move(model), std::move(trace), {}};
+  result.summary = {{"steps", loop.steps}};
+  return result;
 }
 
 MethodResult unchanged_result(const Model& original) {

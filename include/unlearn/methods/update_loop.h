@@ -105,6 +105,19 @@ std::vector<TraceRecord> run_update_loop(const UpdateLoop& loop,
                                          const std::function<StepLoss(int64_t)>& step,
                                          Observer& observer);
 
+/// The step loss of a method that makes passes over one set of rows: the model being updated,
+/// the step's batch, the step (0-based) and the number of steps.
+using RowsLoss = std::function<StepLoss(Model&, const Batch&, int64_t, int64_t)>;
+
+/// The whole run of a method that takes `epochs` passes over `rows` (D_f or D_r) with one
+/// optimiser over every parameter: a working copy of `original`, shuffled batches seeded by
+/// `seed`, `loss` per step, and the finished model with its trace and {"steps": n}.
+MethodResult run_passes_over_rows(const Model& original, const UnlearnData& data,
+                                  const torch::Tensor& rows, double epochs,
+                                  const UpdateOptions& update, uint64_t seed,
+                                  const std::string& phase, const RunContext& context,
+                                  Observer& observer, const RowsLoss& loss);
+
 /// The result for an empty forget set (accepted with --allow-empty): the original, unchanged.
 MethodResult unchanged_result(const Model& original);
 

@@ -60,13 +60,14 @@ std::string seed_tag(uint64_t seed) { return "s" + std::to_string(seed); }
 /// Scores s (metrics/forgetting_quality.h) of the models in `paths` on the forget rows, N×M.
 torch::Tensor forget_scores(const std::vector<std::string>& paths, const DataBundle& bundle,
                             const torch::Tensor& forget) {
+  // Only the forget rows are converted, not the whole bundle per model.
+  const auto images = bundle.train.images.index_select(0, forget);
+  const auto labels = bundle.train.labels.index_select(0, forget);
   std::vector<torch::Tensor> rows;
   for (const auto& path : paths) {
     const Model model = Model::load(path);
-    const EvalData data = make_eval_data(bundle, model.spec().input);
-    const auto x = data.train_inputs.index_select(0, forget);
-    const auto y = data.train_labels.index_select(0, forget);
-    rows.push_back(logit_scaled_confidence(predict_logits(model, x, 256), y));
+    const auto x = to_model_input(images, model.spec().input);
+    rows.push_back(logit_scaled_confidence(predict_logits(model, x, 256), labels));
   }
   return torch::stack(rows);
 }

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include "expect_error.h"
 #include "methods/tiny_problem.h"
 #include "test_util.h"
 #include "unlearn/core/error.h"
@@ -74,12 +75,10 @@ TEST(Retrain, AnEmptyForgetSetChangesNothingAndBadOptionsNameTheFlag) {
   NullObserver obs;
   auto result = Retrain(tiny_recipe()).run(p.model, p.udata, RunContext(), obs);
   EXPECT_TRUE(test::same_state(result.model, p.model));
-  try {
+  const auto message = test::message_of<UsageError>([] {
     make_method("retrain", {{"epochs", "0"}});
-    FAIL() << "expected a UsageError";
-  } catch (const UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("--epochs"), std::string::npos);
-  }
+  });
+  EXPECT_NE(message.find("--epochs"), std::string::npos);
 }
 
 }  // namespace

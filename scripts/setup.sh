@@ -10,9 +10,11 @@ packages=(
   dataset-fashion-mnist   # the real data set behind --data fashion-mnist
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev   # CLI, JSON, --config
   zlib1g-dev              # gzipped IDX files
+  libzip-dev libstb-dev libgdcm-dev   # npz (MedMNIST), PNG/JPEG folders, DICOM
   libsvm-dev              # RBF-SVM of MIA-efficacy
   libssl-dev              # SHA-256 of inputs and outputs
   googletest libgtest-dev libbenchmark-dev         # tests and micro-benchmarks
+  python3-pydicom         # tests: the real DICOM sample files pydicom ships
 )
 
 missing=()

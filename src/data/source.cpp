@@ -73,7 +73,8 @@ DataBundle load_idx_dir(const std::string& dir, const std::string& spec) {
   return bundle;
 }
 
-DataBundle load_unchecked(const std::string& spec) {
+DataBundle load_unchecked(const std::string& spec, const DataOptions& options) {
+  (void)options;
   UNLEARN_CHECK(!spec.empty(), "--data: empty value; ", kAcceptedForms);
 
   if (spec == "fashion-mnist") {
@@ -122,8 +123,8 @@ DataBundle load_unchecked(const std::string& spec) {
 
 }  // namespace
 
-DataBundle load_data(const std::string& spec) {
-  DataBundle bundle = load_unchecked(spec);
+DataBundle load_data(const std::string& spec, const DataOptions& options) {
+  DataBundle bundle = load_unchecked(spec, options);
   // Every reader's output meets the same invariants before anything uses it.
   bundle.train.validate(spec + " (train)");
   bundle.test.validate(spec + " (test)");

@@ -37,6 +37,9 @@ struct DataBundle {
   std::string source;  // the --data text it was loaded from
   Dataset train;
   Dataset test;
+  /// A validation part when the source has one (MedMNIST's val_*, a CSV's split == "val");
+  /// otherwise empty (size() == 0). Never merged into train or test.
+  Dataset validation;
 };
 
 }  // namespace unlearn

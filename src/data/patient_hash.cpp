@@ -76,7 +76,8 @@ std::string load_or_create_salt() {
   return salt;
 }
 
-std::string trim(const std::string& s) {
+// Named apart from source.cpp's trim(): the library is compiled in unity batches.
+std::string trim_id(const std::string& s) {
   const auto first = s.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return "";
   return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
@@ -92,13 +93,21 @@ const std::string& patient_salt() {
 }
 
 std::string patient_hash(const std::string& clear_id) {
-  const std::string id = trim(clear_id);
+  const std::string id = trim_id(clear_id);
   if (id.empty()) return "";
+  if (looks_like_patient_hash(id)) return id;  // already hashed: a re-export stays linkable
   Sha256 digest;
   digest.update(patient_salt());
   digest.update("\n", 1);  // keeps (salt, id) pairs from running together
   digest.update(id);
   return "p-" + digest.hex().substr(0, 16);
+}
+
+bool looks_like_patient_hash(const std::string& text) {
+  if (text.size() != 18 || text.compare(0, 2, "p-") != 0) return false;
+  return std::all_of(text.begin() + 2, text.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f');
+  });
 }
 
 bool is_patient_column(const std::string& name) {

@@ -11,6 +11,7 @@
 #include "unlearn/core/parse.h"
 #include "unlearn/core/sha256.h"
 #include "unlearn/data/source.h"
+#include "unlearn/jobs/reference_scorer.h"
 #include "unlearn/methods/registry.h"
 #include "unlearn/metrics/divergence.h"
 #include "unlearn/metrics/evaluator.h"
@@ -44,10 +45,17 @@ void check_compatible(const Model& model, const DataBundle& bundle, const std::s
                 " classes but data '", bundle.source, "' has ", k);
 }
 
+/// `reference` ranks samples for outliers(); `reference_flag` names where it comes from.
 Split split_for(const std::string& expression, const DataBundle& bundle, bool allow_empty,
-                const char* flag) {
+                const char* flag, const Model* reference, const char* reference_flag) {
   UNLEARN_CHECK_AS(UsageError, !expression.empty(), flag, " is required");
-  return make_split(Selection::parse(expression), bundle, SplitOptions().allow_empty(allow_empty));
+  const Selection selection = Selection::parse(expression);
+  UNLEARN_CHECK_AS(UsageError, reference != nullptr || !selection.uses_outliers(), flag,
+                   ": outliers() ranks samples with a reference model; give ", reference_flag);
+  std::optional<ModelOutlierScorer> scorer;
+  if (reference != nullptr) scorer.emplace(*reference);
+  return make_split(selection, bundle,
+                    SplitOptions().allow_empty(allow_empty).scorer(scorer ? &*scorer : nullptr));
 }
 
 /// Per-channel mean and standard deviation of uint8 images, scaled to [0,1].
@@ -179,7 +187,7 @@ void add_relearn(bool enabled, nlohmann::json& result, const std::string& role, 
 nlohmann::json run_train_job(const TrainJob& job, const RunContext& context, Observer& observer) {
   check_output_path(job.out, job.force, "--out");
   job.recipe.validate();
-  return run_train_job(job, load_data(job.data), context, observer);
+  return run_train_job(job, load_data(job.data, job.data_options), context, observer);
 }
 
 nlohmann::json run_train_job(const TrainJob& job, const DataBundle& bundle,
@@ -190,7 +198,10 @@ nlohmann::json run_train_job(const TrainJob& job, const DataBundle& bundle,
   torch::Tensor rows = torch::arange(n, torch::kInt64);
   nlohmann::json selection = nullptr;
   if (!job.exclude.empty()) {
-    Split split = split_for(job.exclude, bundle, job.allow_empty, "--exclude");
+    std::optional<Model> reference;
+    if (!job.reference.empty()) reference = Model::load(job.reference);
+    Split split = split_for(job.exclude, bundle, job.allow_empty, "--exclude",
+                            reference ? &*reference : nullptr, "--reference MODEL");
     rows = split.train.retain;
     selection = {{"exclude", job.exclude}, {"n_excluded", split.train.forget.numel()}};
   }
@@ -241,7 +252,7 @@ nlohmann::json run_forget_job(const ForgetJob& job, const RunContext& context, O
   if (!job.report.empty()) check_output_path(job.report, job.force, "--report");
   make_method(job.method, job.method_options);  // bad options fail before any work
   Model::load(job.model);                       // so does an unreadable model
-  return run_forget_job(job, load_data(job.data), context, observer);
+  return run_forget_job(job, load_data(job.data, job.data_options), context, observer);
 }
 
 nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
@@ -255,7 +266,7 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
   if (!job.retrain.empty()) retrain = Model::load(job.retrain);
   check_compatible(original, bundle, job.model);
   if (retrain) check_compatible(*retrain, bundle, job.retrain);
-  Split split = split_for(job.forget, bundle, job.allow_empty, "--forget");
+  Split split = split_for(job.forget, bundle, job.allow_empty, "--forget", &original, "--model");
 
   EvalData data = make_eval_data(bundle, original.spec().input);
   UnlearnData udata{data.train_inputs, data.train_labels, split.train.forget, split.train.retain};
@@ -311,9 +322,13 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
 
 nlohmann::json run_eval_job(const EvalJob& job, const RunContext& context, Observer& observer) {
   Model model = Model::load(job.model);
-  DataBundle bundle = load_data(job.data);
+  DataBundle bundle = load_data(job.data, job.data_options);
   check_compatible(model, bundle, job.model);
-  Split split = split_for(job.forget, bundle, job.allow_empty, "--forget");
+  // outliers() must pick the samples forget picked: those the original model ranks highest.
+  std::optional<Model> reference;
+  if (!job.original.empty()) reference = Model::load(job.original);
+  Split split = split_for(job.forget, bundle, job.allow_empty, "--forget",
+                          reference ? &*reference : nullptr, "--original MODEL");
   EvalData data = make_eval_data(bundle, model.spec().input);
   const OutputCache cache(output_cache_dir());
   const CacheUse cached = open_cache(job.use_cache, bundle, cache);

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <initializer_list>
+#include <regex>
 #include <string>
 
 #include "unlearn/core/error.h"

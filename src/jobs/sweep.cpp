@@ -65,7 +65,7 @@ std::string format_value(double v, bool integer) {
 }
 
 std::string trial_name(size_t i) {
-  char buf[16];
+  char buf[32];
   std::snprintf(buf, sizeof buf, "t%03zu", i);
   return buf;
 }

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "unlearn/core/error.h"
+#include "unlearn/data/patient_hash.h"
 
 namespace unlearn {
 
@@ -37,7 +38,7 @@ struct Literal {
 enum class Op { kEq, kNe, kLt, kLe, kGt, kGe, kMatch, kIn };
 
 struct Node {
-  enum class Kind { kOr, kAnd, kNot, kCompare, kRandom };
+  enum class Kind { kOr, kAnd, kNot, kCompare, kRandom, kOutliers };
   Kind kind = Kind::kCompare;
   size_t pos = 0;
   std::vector<std::shared_ptr<const Node>> children;  // kOr, kAnd, kNot
@@ -47,9 +48,10 @@ struct Node {
   size_t op_pos = 0;
   std::vector<Literal> values;
   std::shared_ptr<const std::regex> regex;
-  // kRandom
+  // kRandom, kOutliers
   double p = 0;
   uint64_t seed = 0;
+  bool by_loss = false;  // kOutliers: rank by loss instead of distance to the class centroid
 };
 
 }  // namespace select_detail
@@ -107,6 +109,7 @@ enum class Tok {
   kLBracket,
   kRBracket,
   kComma,
+  kAssign,  // '=', only for named arguments: outliers(0.02, by=loss)
   kPath,
   kEnd
 };
@@ -190,10 +193,12 @@ std::vector<Token> tokenize(const std::string& text) {
       }
     } else if (c == '=' || c == '!' || c == '<' || c == '>') {
       const bool two = i + 1 < n && text[i + 1] == '=';
-      if (!two && (c == '=' || c == '!')) {
-        throw error_at(text, start,
-                       c == '=' ? "'=' is not an operator (use '==')" : "expected '!='");
+      if (!two && c == '=') {
+        ++i;
+        tokens.push_back({Tok::kAssign, "=", start});
+        continue;
       }
+      if (!two && c == '!') throw error_at(text, start, "expected '!='");
       i += two ? 2 : 1;
       tokens.push_back({Tok::kOp, text.substr(start, i - start), start});
     } else if (c == '~') {
@@ -361,7 +366,9 @@ class Parser {
       return inner;
     }
     if (peek().kind != Tok::kIdent || is_keyword(peek().text)) {
-      fail_expected("a field (class, id, index or a metadata column), 'not', '(' or random(...)");
+      fail_expected(
+          "a field (class, id, index or a metadata column), 'not', '(', random(...) or "
+          "outliers(...)");
     }
     const Token name = take();
     if (peek().kind == Tok::kLParen) return parse_call(name);
@@ -374,39 +381,54 @@ class Parser {
 
   NodePtr parse_call(const Token& name) {
     take();  // '('
-    if (name.text == "outliers") {
-      throw error_at(text_, name.pos,
-                     "outliers() arrives with the clinical-data readers (not supported yet)");
-    }
-    if (name.text != "random") {
+    if (name.text != "random" && name.text != "outliers") {
       throw error_at(text_, name.pos, "unknown function '" + name.text + "'",
-                     "available functions: random(p, seed)");
+                     "available functions: random(p, seed), outliers(p), outliers(p, by=loss)");
     }
     auto node = std::make_shared<Node>();
-    node->kind = Node::Kind::kRandom;
     node->pos = name.pos;
+    node->kind = name.text == "random" ? Node::Kind::kRandom : Node::Kind::kOutliers;
+    node->p = parse_share(name.text);
+    if (node->kind == Node::Kind::kRandom) {
+      if (peek().kind != Tok::kComma) fail_expected("',' and a seed, as in random(0.1, 42)");
+      take();
+      if (peek().kind != Tok::kNumber) fail_expected("an integer seed");
+      const Token seed_token = take();
+      Literal seed;
+      if (!parse_number(seed_token.text, seed) || !seed.is_int || seed.integer < 0) {
+        throw error_at(text_, seed_token.pos,
+                       "random(): seed " + seed_token.text + " is not an integer >= 0");
+      }
+      node->seed = static_cast<uint64_t>(seed.integer);
+    } else if (peek().kind == Tok::kComma) {
+      take();
+      const Token key = peek();
+      if (key.kind != Tok::kIdent || key.text != "by") fail_expected("by=features or by=loss");
+      take();
+      if (peek().kind != Tok::kAssign) fail_expected("'=' after 'by'");
+      take();
+      const Token value = peek();
+      if (value.kind != Tok::kIdent || (value.text != "features" && value.text != "loss")) {
+        fail_expected("'features' or 'loss' after 'by='");
+      }
+      take();
+      node->by_loss = value.text == "loss";
+    }
+    if (peek().kind != Tok::kRParen) fail_expected("')'");
+    take();
+    return node;
+  }
 
+  /// The share argument of random() and outliers(): a number in [0, 1].
+  double parse_share(const std::string& function) {
     if (peek().kind != Tok::kNumber) fail_expected("a share p in [0, 1]");
     const Token p_token = take();
     Literal p;
     if (!parse_number(p_token.text, p) || !(p.number >= 0 && p.number <= 1)) {
-      throw error_at(text_, p_token.pos, "random(): share " + p_token.text + " is outside [0, 1]");
+      throw error_at(text_, p_token.pos,
+                     function + "(): share " + p_token.text + " is outside [0, 1]");
     }
-    node->p = p.number;
-
-    if (peek().kind != Tok::kComma) fail_expected("',' and a seed, as in random(0.1, 42)");
-    take();
-    if (peek().kind != Tok::kNumber) fail_expected("an integer seed");
-    const Token seed_token = take();
-    Literal seed;
-    if (!parse_number(seed_token.text, seed) || !seed.is_int || seed.integer < 0) {
-      throw error_at(text_, seed_token.pos,
-                     "random(): seed " + seed_token.text + " is not an integer >= 0");
-    }
-    node->seed = static_cast<uint64_t>(seed.integer);
-    if (peek().kind != Tok::kRParen) fail_expected("')'");
-    take();
-    return node;
+    return p.number;
   }
 
   NodePtr parse_comparison(const Token& field) {
@@ -439,6 +461,9 @@ class Parser {
         take();
       }
     } else {
+      if (peek().kind == Tok::kAssign) {
+        throw error_at(text_, peek().pos, "'=' is not an operator (use '==')");
+      }
       if (peek().kind != Tok::kOp) {
         fail_expected(
             detail::concat("an operator (==, !=, <, <=, >, >=, ~ or in) after '", field.text, "'"));
@@ -533,7 +558,8 @@ torch::Tensor bool_tensor(const std::vector<uint8_t>& flags) {
 
 class Evaluator {
  public:
-  Evaluator(const std::string& text, const Dataset& data) : text_(text), data_(data) {}
+  Evaluator(const std::string& text, const Dataset& data, const OutlierScorer* scorer)
+      : text_(text), data_(data), scorer_(scorer) {}
 
   torch::Tensor eval(const Node& node) {
     switch (node.kind) {
@@ -553,6 +579,8 @@ class Evaluator {
         return eval(*node.children.front()).logical_not();
       case Node::Kind::kRandom:
         return eval_random(node);
+      case Node::Kind::kOutliers:
+        return eval_outliers(node);
       case Node::Kind::kCompare:
         return eval_compare(node);
     }
@@ -569,6 +597,43 @@ class Evaluator {
     const torch::Tensor perm = torch::randperm(n, gen, torch::kLong);
     torch::Tensor mask = torch::zeros({n}, torch::kBool);
     mask.index_fill_(0, perm.slice(0, 0, count), true);
+    return mask;
+  }
+
+  /// The round(p·n_c) highest-scoring rows of each class c; ties go to the lower index.
+  torch::Tensor eval_outliers(const Node& node) const {
+    if (scorer_ == nullptr) {
+      throw error_at(text_, node.pos,
+                     "outliers() ranks samples with the original model, and none is given here",
+                     "forget and eval use --model; train needs --reference MODEL");
+    }
+    const int64_t n = rows();
+    torch::Tensor scores;
+    if (node.by_loss) {
+      scores = scorer_->losses(data_).to(torch::kCPU, torch::kDouble);
+    } else {
+      const torch::Tensor features = scorer_->features(data_).to(torch::kCPU, torch::kDouble);
+      scores = torch::zeros({n}, torch::kDouble);
+      for (int64_t c = 0; c < data_.num_classes(); ++c) {
+        const torch::Tensor rows_c = torch::nonzero(data_.labels.eq(c)).flatten();
+        if (rows_c.numel() == 0) continue;
+        const torch::Tensor f = features.index_select(0, rows_c);
+        scores.index_copy_(0, rows_c, (f - f.mean(0, true)).norm(2, 1));
+      }
+    }
+    UNLEARN_CHECK(scores.dim() == 1 && scores.size(0) == n,
+                  "outliers(): the scorer returned ", scores.sizes(), " scores for ", n, " rows");
+    torch::Tensor mask = torch::zeros({n}, torch::kBool);
+    for (int64_t c = 0; c < data_.num_classes(); ++c) {
+      const torch::Tensor rows_c = torch::nonzero(data_.labels.eq(c)).flatten();
+      const auto take =
+          static_cast<int64_t>(std::llround(node.p * static_cast<double>(rows_c.numel())));
+      if (take == 0) continue;
+      // Stable descending sort, so equal scores pick the earlier sample every time.
+      const torch::Tensor order =
+          std::get<1>(scores.index_select(0, rows_c).sort(/*stable=*/true, 0, /*descending=*/true));
+      mask.index_fill_(0, rows_c.index_select(0, order.slice(0, 0, take)), true);
+    }
     return mask;
   }
 
@@ -636,7 +701,16 @@ class Evaluator {
                                   where(lit), " is text"));
   }
 
-  const std::string& as_text(const Node& node, const Literal& lit) const {
+  /// The text `lit` stands for when compared with string field `node.field`. On the patient
+  /// column, clear IDs from a file are hashed; in the expression only hashes are accepted.
+  std::string as_text(const Node& node, const Literal& lit) const {
+    if (node.field == kPatientColumn) {
+      if (looks_like_patient_hash(lit.text)) return lit.text;
+      if (!lit.origin.empty()) return patient_hash(lit.text);
+      throw error_at(text_, lit.pos,
+                     "a clear patient ID in the expression would be copied into result files",
+                     "put clear IDs in a file and write: patient in @withdrawn.txt");
+    }
     if (lit.type == Literal::Type::kNumber) {
       throw error_at(text_, lit.pos,
                      detail::concat("field '", node.field, "' holds text but ", lit.text,
@@ -740,7 +814,7 @@ class Evaluator {
 
     const Literal& lit = node.values.front();
     if (field.is_string) {
-      const std::string& value = as_text(node, lit);
+      const std::string value = as_text(node, lit);
       std::vector<uint8_t> flags(static_cast<size_t>(n));
       for (int64_t i = 0; i < n; ++i) flags[i] = compare_text((*field.texts)[i], node.op, value);
       return bool_tensor(flags);
@@ -750,6 +824,7 @@ class Evaluator {
 
   const std::string& text_;
   const Dataset& data_;
+  const OutlierScorer* scorer_;
 };
 
 }  // namespace
@@ -764,9 +839,17 @@ Selection Selection::parse(const std::string& text) {
   return selection;
 }
 
-torch::Tensor Selection::mask(const Dataset& data) const {
+torch::Tensor Selection::mask(const Dataset& data, const OutlierScorer* scorer) const {
   UNLEARN_CHECK(root_ != nullptr, "Selection::mask: the selection was not parsed");
-  return Evaluator(text_, data).eval(*root_);
+  return Evaluator(text_, data, scorer).eval(*root_);
+}
+
+bool Selection::uses_outliers() const {
+  bool uses = false;
+  if (root_ != nullptr) {
+    visit_nodes(*root_, [&](const Node& node) { uses |= node.kind == Node::Kind::kOutliers; });
+  }
+  return uses;
 }
 
 bool Selection::applies_to_test() const {
@@ -808,7 +891,7 @@ Split make_split(const Selection& selection, const DataBundle& bundle,
                  const SplitOptions& options) {
   Split split;
   split.expression = selection.text();
-  split.train = split_by(selection.mask(bundle.train));
+  split.train = split_by(selection.mask(bundle.train, options.scorer()));
 
   const int64_t n_train = bundle.train.size();
   const int64_t n_forget = split.train.forget.size(0);
@@ -822,7 +905,7 @@ Split make_split(const Selection& selection, const DataBundle& bundle,
 
   split.has_test_part = selection.applies_to_test();
   if (split.has_test_part) {
-    split.test = split_by(selection.mask(bundle.test));
+    split.test = split_by(selection.mask(bundle.test, options.scorer()));
   } else {
     split.test.forget = torch::empty({0}, torch::kLong);
     split.test.retain = torch::arange(bundle.test.size(), torch::kLong);

@@ -27,6 +27,7 @@ void register_eval(CLI::App& app) {
                 "evaluate every model afresh (no reuse of cached outputs)");
   sub->add_flag("--relearn", job->relearn,
                 "also count the fine-tuning steps on D_f that restore the original's accuracy");
+  add_data_options(sub, job->data_options);
   add_common_options(sub, *common);
   sub->callback([=] {
     RunContext context = common->apply();

@@ -37,6 +37,7 @@ void register_forget(CLI::App& app, const std::string& method_name) {
                 "evaluate every model afresh (no reuse of cached outputs)");
   sub->add_flag("--relearn", job->relearn,
                 "also count the fine-tuning steps on D_f that restore the original's accuracy");
+  add_data_options(sub, job->data_options);
   add_common_options(sub, *common);
 
   // The chosen method's own options; values stay text until the method parses them.

@@ -21,7 +21,7 @@ void register_train(CLI::App& app) {
   auto wd = std::make_shared<double>(job->recipe.weight_decay());
   auto schedule = std::make_shared<std::string>(job->recipe.schedule());
 
-  sub->add_option("--data", job->data, "data source (fashion-mnist, idx:DIR, DIR)")
+  sub->add_option("--data", job->data, "data source (fashion-mnist, idx:, npz:, cifar10:, folder:, dicom:, or a path)")
       ->capture_default_str();
   sub->add_option("--model", job->arch, "architecture")
       ->check(CLI::IsMember(architecture_names()))
@@ -44,6 +44,9 @@ void register_train(CLI::App& app) {
                 "accept a selection matching nothing or everything");
   sub->add_option("--out", job->out, "model file to write")->required();
   sub->add_flag("--force", job->force, "overwrite an existing --out");
+  add_data_options(sub, job->data_options);
+  sub->add_option("--reference", job->reference,
+                  "model whose features rank samples for outliers() in --exclude (the original)");
   add_common_options(sub, *common);
 
   sub->callback([=] {

@@ -17,4 +17,17 @@ void add_common_options(CLI::App* sub, CommonOptions& o) {
   sub->add_option("--config", o.config, "YAML file of options; flags on the command line win");
 }
 
+void add_data_options(CLI::App* sub, DataOptions& o) {
+  sub->add_option("--label-index", o.label_index,
+                  "multi-label arrays (ChestMNIST): the label column to learn")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option_function<std::string>(
+         "--frames", [&o](const std::string& v) { o.all_frames = v == "all"; },
+         "DICOM multi-frame images: middle (one sample) or all (a sample per frame)")
+      ->check(CLI::IsMember({"middle", "all"}));
+  sub->add_option("--image-size", o.image_size,
+                  "side that folder and DICOM images are resized to (default: the first image's)")
+      ->check(CLI::PositiveNumber);
+}
+
 }  // namespace unlearn::cli

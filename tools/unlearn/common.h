@@ -6,6 +6,7 @@
 #include <string>
 
 #include "unlearn/core/context.h"
+#include "unlearn/data/source.h"
 
 namespace unlearn::cli {
 
@@ -21,6 +22,8 @@ struct CommonOptions {
 };
 
 void add_common_options(CLI::App* sub, CommonOptions& options);
+/// --label-index, --frames and --image-size: how readers turn a data source into samples.
+void add_data_options(CLI::App* sub, DataOptions& options);
 
 /// Each registers one subcommand on `app`. `method` is the --method value found in the
 /// arguments before parsing, so `forget` can declare that method's options.
@@ -30,5 +33,7 @@ void register_eval(CLI::App& app);
 void register_report(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_sweep(CLI::App& app);
+void register_scenario(CLI::App& app);
+void register_inspect(CLI::App& app);
 
 }  // namespace unlearn::cli

@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
     cli::register_report(app);
     cli::register_bench(app);
     cli::register_sweep(app);
+    cli::register_scenario(app);
+    cli::register_inspect(app);
 
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 parses a reversed list
     try {

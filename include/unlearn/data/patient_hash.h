@@ -15,8 +15,12 @@ inline constexpr const char* kPatientColumn = "patient";
 const std::string& patient_salt();
 
 /// "p-" followed by the first 16 hex digits of SHA-256(salt, clear id). Surrounding spaces of
-/// `clear_id` are ignored, as DICOM pads values with them. Empty stays empty (no patient).
+/// `clear_id` are ignored, as DICOM pads values with them. Empty stays empty (no patient), and
+/// a value that already looks like a hash is returned as is, so re-exported data keeps its links.
 std::string patient_hash(const std::string& clear_id);
+
+/// True for "p-" followed by 16 lower-case hex digits: the form patient_hash() writes.
+bool looks_like_patient_hash(const std::string& text);
 
 /// True for column names that hold patient IDs in sample sheets: PatientID, patient_id,
 /// patient (any case).

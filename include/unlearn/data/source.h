@@ -21,7 +21,9 @@ struct DataOptions {
 /// Loads the data source named by `spec`:
 ///  - "fashion-mnist": $UNLEARN_DATA if set, else /usr/share/datasets/fashion-mnist;
 ///  - "idx:DIR" (class names taken as Fashion-MNIST's if the folder looks like it, else digits);
-///  - a plain directory path holding IDX files.
+///  - "cifar10:DIR", "npz:FILE" (MedMNIST), "folder:DIR" or "folder:FILE.csv", "dicom:DIR";
+///  - an existing path, recognised by its content: a folder of IDX files, of CIFAR-10 batches,
+///    of DICOM files, or with labels.csv / train/; a .npz file; a .csv sample sheet.
 /// Throws InvalidArgument for an unknown scheme, IoError/FormatError for unreadable files.
 DataBundle load_data(const std::string& spec, const DataOptions& options = {});
 

@@ -9,6 +9,7 @@
 #include "unlearn/core/context.h"
 #include "unlearn/core/observer.h"
 #include "unlearn/data/dataset.h"
+#include "unlearn/data/source.h"
 #include "unlearn/methods/option_table.h"
 #include "unlearn/train/trainer.h"
 
@@ -21,6 +22,9 @@ struct TrainJob {
   double width = 1.0;
   int64_t input_size = 0;  // 0: the data's own size
   std::string exclude;     // empty: train on everything
+  DataOptions data_options;
+  /// Model that ranks samples when --exclude uses outliers() (the original of a retrain).
+  std::string reference;
   /// "data": per-channel mean and std of the training images; "MEAN,STD": those values for
   /// every channel (the authors' Fashion-MNIST pipeline uses "0.5,0.5").
   std::string normalize = "data";
@@ -39,6 +43,7 @@ nlohmann::json run_train_job(const TrainJob& job, const DataBundle& bundle,
 struct ForgetJob {
   std::string model;
   std::string data = "fashion-mnist";
+  DataOptions data_options;
   std::string forget;
   bool allow_empty = false;
   std::string method = "psg";
@@ -61,9 +66,10 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
 struct EvalJob {
   std::string model;
   std::string data = "fashion-mnist";
+  DataOptions data_options;
   std::string forget;
   bool allow_empty = false;
-  std::string original;  // optional
+  std::string original;  // optional; also ranks samples for outliers()
   std::string retrain;   // optional
   bool use_cache = true;
   /// Also measure the model's relearn time (target: the original's Acc(D_f), when given).

@@ -9,9 +9,14 @@
 //   comparison := field op value | field "in" "[" value ("," value)* "]" | field "in" "@" path
 //   op      := == != < <= > >= ~          (~ is a regular-expression search)
 //   field   := class | id | index | <metadata column>
-//   call    := random(p, seed)            (outliers(p) arrives with the clinical-data issue)
+//   call    := random(p, seed) | outliers(p) | outliers(p, by=features|loss)
 //
 // `class` compares by number or by class name ("class == 'T-shirt/top'").
+// outliers(p) selects the round(p·n_c) most atypical samples of each class c: farthest from the
+// class centroid in the reference model's penultimate features, or with the highest loss.
+// On the `patient` column (hashed IDs), values read from `in @file` are clear IDs and are hashed
+// with the site's salt; written in the expression they must already be hashes, so that a clear
+// ID never reaches a result file.
 
 #include <torch/arg.h>
 #include <torch/types.h>
@@ -27,6 +32,17 @@ namespace select_detail {
 struct Node;
 }
 
+/// The reference model's view of a data set, which outliers() ranks samples by. The jobs make
+/// one from the original model (jobs/reference_scorer.h).
+class OutlierScorer {
+ public:
+  virtual ~OutlierScorer() = default;
+  /// Penultimate features, N×D, of every row of `data`.
+  virtual torch::Tensor features(const Dataset& data) const = 0;
+  /// Cross-entropy loss, N, of every row of `data` against its label.
+  virtual torch::Tensor losses(const Dataset& data) const = 0;
+};
+
 class Selection {
  public:
   /// Parses `text`. Throws InvalidArgument "selection: <what> at column <c>: <text>\n<caret>"
@@ -35,7 +51,11 @@ class Selection {
 
   /// Boolean mask (kBool, N) of the rows of `data` the expression selects. Unknown columns throw
   /// InvalidArgument naming the column, its column in the text, and the known columns.
-  torch::Tensor mask(const Dataset& data) const;
+  /// outliers() needs `scorer`; without one it throws InvalidArgument.
+  torch::Tensor mask(const Dataset& data, const OutlierScorer* scorer = nullptr) const;
+
+  /// True when the expression calls outliers(), i.e. needs a reference model.
+  bool uses_outliers() const;
 
   /// True when the expression means something on a test set: false when it uses random(),
   /// `id` or `index`, which identify training samples only.
@@ -71,6 +91,9 @@ struct Split {
 struct SplitOptions {
   /// Accept a selection that matches no training sample, or every one.
   TORCH_ARG(bool, allow_empty) = false;
+  /// The reference model for outliers(); may be null when the expression does not use it.
+  using ScorerPtr = const OutlierScorer*;  // TORCH_ARG cannot take a `const T*` spelled out
+  TORCH_ARG(ScorerPtr, scorer) = nullptr;
 };
 
 /// Applies `selection` to bundle.train and bundle.test. Throws InvalidArgument when the training

@@ -233,7 +233,10 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
   create_output_folder(out, job.plan);
   const DataBundle bundle = carve_validation(load_data(plan.data), plan.validation, plan.seed);
   try {
-    make_split(Selection::parse(plan.forget), bundle, SplitOptions());
+    // A bad or empty selection fails before any training; outliers() needs the original model,
+    // so it is checked when the retrain is made.
+    const Selection selection = Selection::parse(plan.forget);
+    if (!selection.uses_outliers()) make_split(selection, bundle, SplitOptions());
   } catch (const Error& e) {
     throw UsageError(detail::concat(job.plan, ": forget: ", e.what()));
   }

@@ -1,5 +1,6 @@
 #include "unlearn/report/result.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -152,6 +153,63 @@ nlohmann::json goal_entry(const nlohmann::json& result) {
   return goals;
 }
 
+namespace {
+
+/// Test accuracy per value of each metadata column the selection reads (per device, per site),
+/// one row per model: what stays the same is as telling as what changes.
+struct NamedEntry {
+  std::string name;
+  nlohmann::json entry;
+};
+
+std::string group_tables(const std::vector<NamedEntry>& rows) {
+  std::map<std::string, std::vector<std::string>> values;  // column -> its values, in order
+  for (const auto& r : rows) {
+    if (!r.entry.contains("per_group")) continue;
+    for (const auto& [column, groups] : r.entry.at("per_group").items()) {
+      auto& v = values[column];
+      for (const auto& [value, g] : groups.items()) {
+        (void)g;
+        if (std::find(v.begin(), v.end(), value) == v.end()) v.push_back(value);
+      }
+    }
+  }
+  std::ostringstream out;
+  char buf[64];
+  for (const auto& [column, names] : values) {
+    out << "\ntest accuracy by " << column << "\n";
+    std::snprintf(buf, sizeof buf, "%-22s", "model");
+    out << buf;
+    for (const auto& v : names) {
+      std::snprintf(buf, sizeof buf, " %10.10s", v.c_str());
+      out << buf;
+    }
+    out << "\n";
+    for (const auto& r : rows) {
+      std::snprintf(buf, sizeof buf, "%-22s", r.name.c_str());
+      out << buf;
+      const nlohmann::json* groups = nullptr;
+      if (r.entry.contains("per_group") && r.entry.at("per_group").contains(column)) {
+        groups = &r.entry.at("per_group").at(column);
+      }
+      for (const auto& v : names) {
+        const bool has = groups != nullptr && groups->contains(v) &&
+                         groups->at(v).contains("test_acc");
+        if (has) {
+          std::snprintf(buf, sizeof buf, " %10.2f", groups->at(v).at("test_acc").get<double>());
+        } else {
+          std::snprintf(buf, sizeof buf, " %10s", "-");
+        }
+        out << buf;
+      }
+      out << "\n";
+    }
+  }
+  return out.str();
+}
+
+}  // namespace
+
 std::string format_table(const std::vector<nlohmann::json>& results,
                          const std::vector<std::string>& labels) {
   struct Row {
@@ -210,6 +268,9 @@ std::string format_table(const std::vector<nlohmann::json>& results,
                   cell(r.entry, "avg_gap", "%.2f").c_str(), time.c_str());
     out << line;
   }
+  std::vector<NamedEntry> named;
+  for (const auto& r : rows) named.push_back({r.name, r.entry});
+  out << group_tables(named);
   return out.str();
 }
 

@@ -18,8 +18,9 @@ std::string join_names(const std::vector<std::string>& names) {
   return out;
 }
 
-/// Splits `text` into records of fields; `lines` gets the 1-based line each record starts on.
-std::vector<std::vector<std::string>> split_records(const std::string& text,
+/// Splits `text` from byte `start` into records of fields; `lines` gets the 1-based line each
+/// record starts on.
+std::vector<std::vector<std::string>> split_records(const std::string& text, size_t start,
                                                     const std::string& path,
                                                     std::vector<int64_t>& lines) {
   std::vector<std::vector<std::string>> records;
@@ -49,7 +50,7 @@ std::vector<std::vector<std::string>> split_records(const std::string& text,
     record_open = false;
   };
 
-  for (size_t i = 0; i < text.size(); ++i) {
+  for (size_t i = start; i < text.size(); ++i) {
     const char c = text[i];
     if (!record_open) {
       record_open = true;
@@ -110,13 +111,13 @@ CsvTable parse_csv(const std::string& text, const std::string& path) {
   CsvTable table;
   table.path = path;
   std::vector<int64_t> lines;
-  auto records = split_records(text, path, lines);
+  // Skip a UTF-8 byte-order mark, as spreadsheet exports write, before anything else: left in
+  // place it would stop a quoted first header name from being read as quoted.
+  const size_t start = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
+  auto records = split_records(text, start, path, lines);
   UNLEARN_CHECK_AS(FormatError, !records.empty(), path, ": empty file (expected a header row)");
 
   table.header = std::move(records.front());
-  if (!table.header.empty() && table.header[0].rfind("\xEF\xBB\xBF", 0) == 0) {
-    table.header[0].erase(0, 3);  // a UTF-8 byte-order mark, as spreadsheet exports write
-  }
   std::set<std::string> seen;
   for (size_t c = 0; c < table.header.size(); ++c) {
     const std::string& name = table.header[c];

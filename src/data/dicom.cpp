@@ -596,9 +596,16 @@ torch::Tensor display(const DicomImage& image) {
   UNLEARN_CHECK(image.pixels.defined() && image.pixels.dim() == 4,
                 "display_uint8: expected F×C×H×W pixels");
   torch::Tensor v = image.pixels.to(torch::kFloat64);
-  // MONOCHROME1 stores dense tissue dark; inverting makes bright mean dense, as in MONOCHROME2.
-  if (image.photometric == "MONOCHROME1") v = v.neg();
   if (v.numel() == 0) return torch::zeros(v.sizes(), torch::kUInt8);
+  const bool mono1 = image.photometric == "MONOCHROME1";
+  // 8-bit data (integers in 0..255) is kept as stored: stretching each image to its own range
+  // would change the contrast between images, and a PNG export of the same data would differ.
+  if (v.min().item<double>() >= 0 && v.max().item<double>() <= 255 &&
+      v.eq(v.round()).all().item<bool>()) {
+    return (mono1 ? 255.0 - v : v).to(torch::kUInt8).contiguous();
+  }
+  // MONOCHROME1 stores dense tissue dark; inverting makes bright mean dense, as in MONOCHROME2.
+  if (mono1) v = v.neg();
   const double lo = v.min().item<double>();
   const double hi = v.max().item<double>();
   if (!(hi > lo)) return torch::zeros(v.sizes(), torch::kUInt8);

@@ -116,8 +116,7 @@ DataBundle load_scheme(const std::string& scheme, const std::string& rest, const
   if (scheme == "cifar10") return with_source(read_cifar10_dir(rest), spec);
   if (scheme == "folder") return with_source(read_folder(rest, options), spec);
   if (scheme == "dicom") return with_source(read_dicom_dir(rest, options), spec);
-  throw InvalidArgument(
-      detail::concat("--data: unknown scheme '", scheme, ":'; ", kAcceptedForms));
+  throw InvalidArgument(detail::concat("--data: unknown scheme '", scheme, ":'; ", kAcceptedForms));
 }
 
 /// A plain path, recognised by what it holds.

@@ -38,7 +38,7 @@ nlohmann::json column_summary(const std::string& name, const std::vector<const D
   for (const Dataset* part : parts) {
     if (!part->metadata.has(name)) continue;
     const Column& column = part->metadata.column(name);
-    type = column.is_string() ? "text"
+    type = column.is_string()                                            ? "text"
            : std::holds_alternative<std::vector<int64_t>>(column.values) ? "integer"
                                                                          : "real";
     for (int64_t i = 0; i < column.size(); ++i) {
@@ -85,7 +85,8 @@ bool is_model_file(const std::string& target) {
   std::error_code ec;
   if (!fs::is_regular_file(target, ec)) return false;
   std::string ext = fs::path(target).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return ext != ".npz" && ext != ".csv";
 }
 

@@ -19,7 +19,8 @@ torch::Tensor batched(const Model& model, const Dataset& data, int64_t batch, F&
     torch::InferenceMode guard;
     for (int64_t start = 0; start < data.size(); start += batch) {
       const int64_t end = std::min(start + batch, data.size());
-      parts.push_back(f(inputs.slice(0, start, end).to(model.device()), start, end).to(torch::kCPU));
+      parts.push_back(
+          f(inputs.slice(0, start, end).to(model.device()), start, end).to(torch::kCPU));
     }
   }
   const_cast<Model&>(model).train(was_training);

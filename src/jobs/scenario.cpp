@@ -42,7 +42,8 @@ std::vector<std::string> make_patients(const torch::Tensor& device, double mean,
   while (i < n) {
     const int64_t size = 1 + torch::randint(max_group, {1}, gen, torch::kLong).item<int64_t>();
     char id[32];
-    std::snprintf(id, sizeof id, "%s%05lld", prefix.c_str(), static_cast<long long>(next_patient++));
+    std::snprintf(id, sizeof id, "%s%05lld", prefix.c_str(),
+                  static_cast<long long>(next_patient++));
     const int64_t first_device = d[o[i]];
     for (int64_t k = 0; k < size && i < n && d[o[i]] == first_device; ++k, ++i) {
       ids[static_cast<size_t>(o[i])] = id;
@@ -79,15 +80,15 @@ Dataset shift_part(const Dataset& part, const std::vector<DeviceProfile>& fleet,
   for (int64_t i = 0; i < part.size(); ++i) {
     const DeviceProfile& d = fleet[static_cast<size_t>(dev[i])];
     years[static_cast<size_t>(i)] =
-        d.first_year + torch::randint(d.last_year - d.first_year + 1, {1}, gen, torch::kLong)
-                           .item<int64_t>();
+        d.first_year +
+        torch::randint(d.last_year - d.first_year + 1, {1}, gen, torch::kLong).item<int64_t>();
   }
   out.metadata.set(per_device("device", device, names));
   out.metadata.set(per_device("manufacturer", device, manufacturers));
   out.metadata.set(per_device("site", device, sites));
   out.metadata.set(Column{"year", std::move(years)});
-  out.metadata.set(
-      Column{"PatientID", make_patients(device, job.images_per_patient, "PAT-", next_patient, gen)});
+  out.metadata.set(Column{
+      "PatientID", make_patients(device, job.images_per_patient, "PAT-", next_patient, gen)});
   return out;
 }
 

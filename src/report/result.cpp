@@ -193,8 +193,8 @@ std::string group_tables(const std::vector<NamedEntry>& rows) {
         groups = &r.entry.at("per_group").at(column);
       }
       for (const auto& v : names) {
-        const bool has = groups != nullptr && groups->contains(v) &&
-                         groups->at(v).contains("test_acc");
+        const bool has =
+            groups != nullptr && groups->contains(v) && groups->at(v).contains("test_acc");
         if (has) {
           std::snprintf(buf, sizeof buf, " %10.2f", groups->at(v).at("test_acc").get<double>());
         } else {

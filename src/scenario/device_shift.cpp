@@ -48,7 +48,8 @@ torch::Tensor lose_resolution(const torch::Tensor& x, double factor) {
   const auto small_h = std::max<int64_t>(2, std::llround(static_cast<double>(h) / factor));
   const auto small_w = std::max<int64_t>(2, std::llround(static_cast<double>(w) / factor));
   const torch::Tensor small = F::interpolate(
-      x, F::InterpolateFuncOptions().size(std::vector<int64_t>{small_h, small_w}).mode(torch::kArea));
+      x,
+      F::InterpolateFuncOptions().size(std::vector<int64_t>{small_h, small_w}).mode(torch::kArea));
   return F::interpolate(small, F::InterpolateFuncOptions()
                                    .size(std::vector<int64_t>{h, w})
                                    .mode(torch::kBilinear)

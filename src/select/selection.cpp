@@ -621,8 +621,8 @@ class Evaluator {
         scores.index_copy_(0, rows_c, (f - f.mean(0, true)).norm(2, 1));
       }
     }
-    UNLEARN_CHECK(scores.dim() == 1 && scores.size(0) == n,
-                  "outliers(): the scorer returned ", scores.sizes(), " scores for ", n, " rows");
+    UNLEARN_CHECK(scores.dim() == 1 && scores.size(0) == n, "outliers(): the scorer returned ",
+                  scores.sizes(), " scores for ", n, " rows");
     torch::Tensor mask = torch::zeros({n}, torch::kBool);
     for (int64_t c = 0; c < data_.num_classes(); ++c) {
       const torch::Tensor rows_c = torch::nonzero(data_.labels.eq(c)).flatten();

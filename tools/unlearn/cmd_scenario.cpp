@@ -41,12 +41,14 @@ void register_scenario(CLI::App& app) {
   shift->add_option("--sites", shift_job->sites, "number of sites running them")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  shift->add_option("--correlation", shift_job->correlation,
-                    "0: device independent of the label; up to 1: device tied to the label")
+  shift
+      ->add_option("--correlation", shift_job->correlation,
+                   "0: device independent of the label; up to 1: device tied to the label")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  shift->add_option("--images-per-patient", shift_job->images_per_patient,
-                    "mean number of images per synthetic patient")
+  shift
+      ->add_option("--images-per-patient", shift_job->images_per_patient,
+                   "mean number of images per synthetic patient")
       ->capture_default_str();
   add_output_options(shift, shift_job->out, shift_job->format, shift_job->force);
   add_data_options(shift, shift_job->data_options);
@@ -73,8 +75,7 @@ void register_scenario(CLI::App& app) {
     outlier_job->seed = outlier_common->seed;
     RunContext context = outlier_common->apply();
     ConsoleObserver observer(outlier_common->quiet);
-    print_summary(run_outlier_scenario_job(*outlier_job, context, observer),
-                  outlier_common->quiet);
+    print_summary(run_outlier_scenario_job(*outlier_job, context, observer), outlier_common->quiet);
   });
 }
 

@@ -21,7 +21,8 @@ void register_train(CLI::App& app) {
   auto wd = std::make_shared<double>(job->recipe.weight_decay());
   auto schedule = std::make_shared<std::string>(job->recipe.schedule());
 
-  sub->add_option("--data", job->data, "data source (fashion-mnist, idx:, npz:, cifar10:, folder:, dicom:, or a path)")
+  sub->add_option("--data", job->data,
+                  "data source (fashion-mnist, idx:, npz:, cifar10:, folder:, dicom:, or a path)")
       ->capture_default_str();
   sub->add_option("--model", job->arch, "architecture")
       ->check(CLI::IsMember(architecture_names()))

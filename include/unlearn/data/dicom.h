@@ -50,10 +50,11 @@ const std::vector<std::string>& dicom_tag_keywords();
 /// e.g. "Photometric Interpretation (0028,0004) YBR_PARTIAL_420 is not supported").
 DicomImage read_dicom_image(const std::string& path);
 
-/// The image as F×C×H×W uint8 for display and training: MONOCHROME1 inverted (so that bright
-/// means dense, as in MONOCHROME2), then scaled linearly so the image's minimum (over all
-/// frames and channels) becomes 0 and its maximum 255, rounded half to even. A constant image
-/// becomes zeros. No window/level is applied.
+/// The image as F×C×H×W uint8 for display and training. Values that are already integers in
+/// 0..255 (8-bit data) are kept, MONOCHROME1 as 255 − v. Anything else is inverted for
+/// MONOCHROME1 (so that bright means dense, as in MONOCHROME2), then scaled linearly so the
+/// image's minimum (over all frames and channels) becomes 0 and its maximum 255, rounded half
+/// to even; a constant image becomes zeros. No window/level is applied.
 torch::Tensor display_uint8(const DicomImage& image);
 
 /// True when `path` is a regular file whose bytes 128..131 are "DICM" (the DICOM preamble).

@@ -15,21 +15,21 @@ namespace unlearn {
 /// How one virtual device distorts an image. Older devices (lower index) are blurrier, noisier
 /// and darker at the edges; newer ones sharper with a wider field of view.
 struct DeviceProfile {
-  std::string name;          // "A", "B", ...
-  std::string manufacturer;  // DICOM Manufacturer
-  std::string site;          // the site that runs it
+  std::string name;           // "A", "B", ...
+  std::string manufacturer;   // DICOM Manufacturer
+  std::string site;           // the site that runs it
   int64_t first_year = 2010;  // acquisition years drawn from [first_year, last_year]
   int64_t last_year = 2014;
-  double gain = 1.0;          // intensity multiplier
-  double gamma = 1.0;         // x -> x^gamma before the gain
+  double gain = 1.0;                          // intensity multiplier
+  double gamma = 1.0;                         // x -> x^gamma before the gain
   std::vector<double> colour{1.0, 1.0, 1.0};  // per-channel gain (RGB only)
-  double resolution = 1.0;    // >1: downsampled by this factor, then upsampled back
-  double blur_sigma = 0.0;    // Gaussian point-spread, in output pixels
-  double snr_db = 30.0;       // signal RMS / noise RMS, in decibels
-  double vignetting = 0.0;    // brightness falls to (1 - v) in the corners
-  double field_of_view = 2.0; // radius of the circular aperture / half the side; >= sqrt(2): none
-  int64_t marker_corner = 0;  // 0 top-left, 1 top-right, 2 bottom-right, 3 bottom-left
-  int64_t marker_code = 1;    // bit pattern of the burned-in 2×2-cell marker (1..15)
+  double resolution = 1.0;                    // >1: downsampled by this factor, then upsampled back
+  double blur_sigma = 0.0;                    // Gaussian point-spread, in output pixels
+  double snr_db = 30.0;                       // signal RMS / noise RMS, in decibels
+  double vignetting = 0.0;                    // brightness falls to (1 - v) in the corners
+  double field_of_view = 2.0;  // radius of the circular aperture / half the side; >= sqrt(2): none
+  int64_t marker_corner = 0;   // 0 top-left, 1 top-right, 2 bottom-right, 3 bottom-left
+  int64_t marker_code = 1;     // bit pattern of the burned-in 2×2-cell marker (1..15)
 };
 
 /// `count` devices spread evenly over the parameter ranges, jittered by `seed`, with names

@@ -289,8 +289,8 @@ TEST(DicomRead, UnsupportedPhotometricNamesField) {
 TEST(DicomDisplay, ScalesToFullRange) {
   DicomImage image;
   image.photometric = "MONOCHROME2";
-  image.pixels = torch::tensor({0.0, 100.0, 50.0, 200.0}, torch::kFloat64).view({1, 1, 2, 2});
-  // v * 255 / 200: 0, 127.5, 63.75, 255 → rounded (half to even).
+  image.pixels = torch::tensor({0.0, 1000.0, 500.0, 2000.0}, torch::kFloat64).view({1, 1, 2, 2});
+  // v * 255 / 2000: 0, 127.5, 63.75, 255 → rounded (half to even).
   EXPECT_TRUE(display_uint8(image).equal(
       torch::tensor({0, 128, 64, 255}, torch::kUInt8).view({1, 1, 2, 2})));
 
@@ -298,9 +298,24 @@ TEST(DicomDisplay, ScalesToFullRange) {
   EXPECT_TRUE(display_uint8(image).equal(
       torch::tensor({255, 128, 191, 0}, torch::kUInt8).view({1, 1, 2, 2})));
 
-  image.pixels = torch::full({2, 3, 2, 2}, 7.0, torch::kFloat64);
+  image.pixels = torch::full({2, 3, 2, 2}, 700.0, torch::kFloat64);
   image.photometric = "RGB";
   EXPECT_TRUE(display_uint8(image).equal(torch::zeros({2, 3, 2, 2}, torch::kUInt8)));
+}
+
+TEST(DicomDisplay, KeepsEightBitValues) {
+  DicomImage image;
+  image.photometric = "MONOCHROME2";
+  image.pixels = torch::tensor({3.0, 100.0, 50.0, 200.0}, torch::kFloat64).view({1, 1, 2, 2});
+  EXPECT_TRUE(display_uint8(image).equal(
+      torch::tensor({3, 100, 50, 200}, torch::kUInt8).view({1, 1, 2, 2})));
+  image.photometric = "MONOCHROME1";
+  EXPECT_TRUE(display_uint8(image).equal(
+      torch::tensor({252, 155, 205, 55}, torch::kUInt8).view({1, 1, 2, 2})));
+  // A fraction means the values are not stored 8-bit data: stretched as before.
+  image.photometric = "MONOCHROME2";
+  image.pixels = torch::tensor({0.0, 100.0, 50.0, 200.5}, torch::kFloat64).view({1, 1, 2, 2});
+  EXPECT_EQ(display_uint8(image).max().item<int64_t>(), 255);
 }
 
 // ---- write_dicom_image ----
@@ -346,11 +361,7 @@ TEST(DicomWrite, RgbRoundTripKeepsGivenUid) {
   EXPECT_EQ(back.photometric, "RGB");
   EXPECT_TRUE(back.pixels.equal(image.to(torch::kFloat64).unsqueeze(0)));
   EXPECT_EQ(back.tags, tags);
-  EXPECT_TRUE(display_uint8(back)[0].equal(
-      ((image.to(torch::kFloat64) - image.min().item<double>()) * 255.0 /
-       (image.max().item<double>() - image.min().item<double>()))
-          .round()
-          .to(torch::kUInt8)));
+  EXPECT_TRUE(display_uint8(back)[0].equal(image));  // 8-bit data is kept as written
 }
 
 TEST(DicomWrite, TagsNotGivenStayEmpty) {
@@ -363,7 +374,7 @@ TEST(DicomWrite, TagsNotGivenStayEmpty) {
   EXPECT_EQ(back.tags.at("StudyDate"), "");
   EXPECT_EQ(back.tags.at("PatientID"), "");
   EXPECT_EQ(back.tags.count("BodyPartExamined"), 0u);
-  EXPECT_TRUE(display_uint8(back).equal(torch::zeros({1, 1, 2, 2}, torch::kUInt8)));
+  EXPECT_TRUE(display_uint8(back).equal(torch::full({1, 1, 2, 2}, 9, torch::kUInt8)));
 }
 
 TEST(DicomWrite, RejectsBadInput) {

@@ -81,8 +81,11 @@ TEST(DeviceShift, AssignmentIsIndependentOrTiedToTheLabel) {
   const torch::Tensor counts = torch::bincount(free, {}, 3).to(torch::kDouble);
   EXPECT_LT((counts / 1000 - 1).abs().max().item<double>(), 0.1);
   // Half-tied: about half the rows follow the label, plus a third of the rest by chance.
-  const double agree =
-      assign_devices(labels, 3, 0.5, 1).eq(labels.remainder(3)).to(torch::kDouble).mean().item<double>();
+  const double agree = assign_devices(labels, 3, 0.5, 1)
+                           .eq(labels.remainder(3))
+                           .to(torch::kDouble)
+                           .mean()
+                           .item<double>();
   EXPECT_NEAR(agree, 0.5 + 0.5 / 3, 0.05);
 }
 
@@ -99,7 +102,9 @@ TEST(Variants, MarkTheGivenShareOfEachClass) {
       ++flips;
       EXPECT_TRUE(torch::equal(marked.images[i], d.images[i].flip({1, 2})));
     }
-    if (!is_variant) EXPECT_TRUE(torch::equal(marked.images[i], d.images[i]));
+    if (!is_variant) {
+      EXPECT_TRUE(torch::equal(marked.images[i], d.images[i]));
+    }
   }
   EXPECT_EQ(changed, 10);  // 5 per class
   EXPECT_EQ(flips, 4);     // dealt flip, crop, occlude, flip, crop per class
@@ -122,7 +127,8 @@ TEST(ScenarioFolder, PngAndDicomReadBackAlike) {
       patients.push_back("PAT-" + std::to_string(i / 2));
     }
     part->metadata.set(Column{"device", names});
-    part->metadata.set(Column{"year", std::vector<int64_t>(static_cast<size_t>(part->size()), 2015)});
+    part->metadata.set(
+        Column{"year", std::vector<int64_t>(static_cast<size_t>(part->size()), 2015)});
     part->metadata.set(Column{"PatientID", patients});
   }
   NullObserver quiet;
@@ -142,7 +148,8 @@ TEST(ScenarioFolder, PngAndDicomReadBackAlike) {
     EXPECT_EQ(pair->train.class_names, bundle.train.class_names);
   }
   const torch::Tensor by_csv = Selection::parse("device == 'C'").mask(from_png.train);
-  const torch::Tensor by_tag = Selection::parse("ManufacturerModelName == 'C'").mask(from_dcm.train);
+  const torch::Tensor by_tag =
+      Selection::parse("ManufacturerModelName == 'C'").mask(from_dcm.train);
   EXPECT_TRUE(torch::equal(by_csv, by_tag));
   EXPECT_EQ(by_csv.sum().item<int64_t>(), 4);
   EXPECT_EQ(from_dcm.train.metadata.column("StudyDate").text(0), "20150101");

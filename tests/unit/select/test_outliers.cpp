@@ -95,8 +95,8 @@ TEST(PatientSelection, HashesClearIdsFromFilesAndRefusesThemInline) {
   // A hash may be written inline; a clear ID may not, as it would land in result files.
   const std::string hashed = "patient == '" + patient_hash("PAT-0") + "'";
   EXPECT_EQ(Selection::parse(hashed).mask(d).sum().item<int64_t>(), 2);
-  const std::string msg = message_of<InvalidArgument>(
-      [&] { Selection::parse("patient == 'PAT-0'").mask(d); });
+  const std::string msg =
+      message_of<InvalidArgument>([&] { Selection::parse("patient == 'PAT-0'").mask(d); });
   EXPECT_NE(msg.find("@withdrawn.txt"), std::string::npos) << msg;
 }
 

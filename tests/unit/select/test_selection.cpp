@@ -256,12 +256,10 @@ TEST(Selection, ErrorShowsTextAndCaret) {
   EXPECT_EQ(caret, "  " + std::string(17, ' ') + "^") << msg;
 }
 
-TEST(Selection, OutliersNotYet) {
-  const std::string msg = parse_error("class == 1 and outliers(0.1)");
-  EXPECT_TRUE(contains(msg,
-                       "outliers() arrives with the clinical-data readers (not supported "
-                       "yet) at column 16"))
-      << msg;
+TEST(Selection, OutliersWithoutAModelNamesTheColumn) {
+  const std::string msg = eval_error("class == 1 and outliers(0.1)");
+  EXPECT_TRUE(contains(msg, "original model")) << msg;
+  EXPECT_TRUE(contains(msg, "at column 16")) << msg;
 }
 
 TEST(Selection, UnknownFieldListsAvailable) {

@@ -52,7 +52,11 @@ nlohmann::json column_summary(const std::string& name, const std::vector<const D
     }
   }
   nlohmann::json out = {{"name", name}, {"type", type}, {"distinct", counts.size()}};
-  if (type != "text" && !first) out["range"] = {lo, hi};
+  if (type == "integer" && !first) {
+    out["range"] = {static_cast<int64_t>(lo), static_cast<int64_t>(hi)};
+  } else if (type == "real" && !first) {
+    out["range"] = {lo, hi};
+  }
   // Identifiers and paths have one value per sample: listing them says nothing.
   const bool id_like = name == "id" || name == "source" || name == kPatientColumn;
   if (id_like) return out;

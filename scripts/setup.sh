@@ -11,6 +11,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev   # CLI, JSON, --config
   zlib1g-dev              # gzipped IDX files
   libzip-dev libstb-dev libgdcm-dev   # npz (MedMNIST), PNG/JPEG folders, DICOM
+  libgdcm-tools           # GDCM's CMake package refuses to load without its tools (gdcmdump, ...)
   libsvm-dev              # RBF-SVM of MIA-efficacy
   libssl-dev              # SHA-256 of inputs and outputs
   googletest libgtest-dev libbenchmark-dev         # tests and micro-benchmarks

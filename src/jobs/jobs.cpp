@@ -340,7 +340,8 @@ nlohmann::json run_eval_job(const EvalJob& job, const RunContext& context, Obser
   for (const auto& [role, path] :
        {std::pair<std::string, std::string>{"original", job.original}, {"retrain", job.retrain}}) {
     if (path.empty()) continue;
-    Model other = Model::load(path);
+    // The original was already loaded to rank outliers(): reuse it rather than read it again.
+    Model other = role == "original" && reference ? *reference : Model::load(path);
     check_compatible(other, bundle, path);
     std::optional<EvalData> own;
     const EvalData& odata = eval_data_for(other, model, data, bundle, own);

@@ -608,14 +608,17 @@ class Evaluator {
                      "forget and eval use --model; train needs --reference MODEL");
     }
     const int64_t n = rows();
+    std::vector<torch::Tensor> class_rows;
+    for (int64_t c = 0; c < data_.num_classes(); ++c) {
+      class_rows.push_back(torch::nonzero(data_.labels.eq(c)).flatten());
+    }
     torch::Tensor scores;
     if (node.by_loss) {
       scores = scorer_->losses(data_).to(torch::kCPU, torch::kDouble);
     } else {
       const torch::Tensor features = scorer_->features(data_).to(torch::kCPU, torch::kDouble);
       scores = torch::zeros({n}, torch::kDouble);
-      for (int64_t c = 0; c < data_.num_classes(); ++c) {
-        const torch::Tensor rows_c = torch::nonzero(data_.labels.eq(c)).flatten();
+      for (const torch::Tensor& rows_c : class_rows) {
         if (rows_c.numel() == 0) continue;
         const torch::Tensor f = features.index_select(0, rows_c);
         scores.index_copy_(0, rows_c, (f - f.mean(0, true)).norm(2, 1));
@@ -624,8 +627,7 @@ class Evaluator {
     UNLEARN_CHECK(scores.dim() == 1 && scores.size(0) == n, "outliers(): the scorer returned ",
                   scores.sizes(), " scores for ", n, " rows");
     torch::Tensor mask = torch::zeros({n}, torch::kBool);
-    for (int64_t c = 0; c < data_.num_classes(); ++c) {
-      const torch::Tensor rows_c = torch::nonzero(data_.labels.eq(c)).flatten();
+    for (const torch::Tensor& rows_c : class_rows) {
       const auto take =
           static_cast<int64_t>(std::llround(node.p * static_cast<double>(rows_c.numel())));
       if (take == 0) continue;

@@ -35,5 +35,6 @@ void register_bench(CLI::App& app);
 void register_sweep(CLI::App& app);
 void register_scenario(CLI::App& app);
 void register_inspect(CLI::App& app);
+void register_compose(CLI::App& app);
 
 }  // namespace unlearn::cli

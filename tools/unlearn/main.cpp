@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
     cli::register_sweep(app);
     cli::register_scenario(app);
     cli::register_inspect(app);
+    cli::register_compose(app);
 
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 parses a reversed list
     try {

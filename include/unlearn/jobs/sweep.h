@@ -13,6 +13,7 @@
 #include "unlearn/data/dataset.h"
 #include "unlearn/jobs/jobs.h"
 #include "unlearn/methods/option_table.h"
+#include "unlearn/metrics/pareto.h"
 
 namespace unlearn {
 
@@ -50,10 +51,6 @@ std::vector<OptionValues> sweep_trials(const SweepPlan& plan);
 /// `bundle` with `fraction` of its training rows moved into the test role (seeded); the real
 /// test set is dropped.
 DataBundle carve_validation(const DataBundle& bundle, double fraction, uint64_t seed);
-
-/// Indices of the Pareto-optimal points: lower `forget` and higher `keep` are better.
-std::vector<size_t> pareto_front(const std::vector<double>& forget,
-                                 const std::vector<double>& keep);
 
 struct SweepJob {
   std::string plan;

@@ -1,0 +1,249 @@
+#include "unlearn/compose/search.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <set>
+
+#include "unlearn/core/error.h"
+#include "unlearn/metrics/pareto.h"
+#include "unlearn/methods/update_loop.h"  // require_option
+#include "unlearn/train/batchnorm.h"
+
+namespace unlearn {
+
+namespace {
+
+std::vector<std::string> searched_groups(const Model& model, const CompositeSearchOptions& o) {
+  std::vector<std::string> groups = o.groups();
+  if (groups.empty()) {
+    for (const auto& g : model.groups()) groups.push_back(g.name);
+  }
+  for (const auto& g : groups) group_tensors(model, g);  // an unknown group fails here
+  return groups;
+}
+
+/// Every way to give each of `groups` one of `choices` weight vectors (mixed-radix count).
+std::vector<MergeWeights> every_assignment(const std::vector<std::string>& groups,
+                                           const std::vector<std::vector<double>>& choices,
+                                           const std::vector<double>& base) {
+  std::vector<MergeWeights> out;
+  std::vector<size_t> digit(groups.size(), 0);
+  while (true) {
+    MergeWeights w;
+    w.weights = base;
+    for (size_t g = 0; g < groups.size(); ++g) w.per_group.emplace_back(groups[g], choices[digit[g]]);
+    out.push_back(std::move(w));
+    size_t g = 0;
+    while (g < groups.size() && ++digit[g] == choices.size()) digit[g++] = 0;
+    if (g == groups.size()) return out;
+  }
+}
+
+/// Candidate count for `choices` per group, or max+1 when it exceeds `max`.
+int64_t count_or_more(size_t choices, size_t groups, int64_t max) {
+  int64_t total = 1;
+  for (size_t g = 0; g < groups; ++g) {
+    total *= static_cast<int64_t>(choices);
+    if (total > max) return max + 1;
+  }
+  return total;
+}
+
+nlohmann::json weights_json(const MergeWeights& w) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [group, weights] : w.per_group) j[group] = weights;
+  if (j.empty()) j["all"] = w.weights;
+  return j;
+}
+
+double value_or_nan(const MetricMap& m, const std::string& key) {
+  auto it = m.find(key);
+  return it == m.end() ? std::nan("") : it->second;
+}
+
+}  // namespace
+
+void CompositeSearchOptions::validate() const {
+  require_option(grid() >= 2, "grid", ">= 2", static_cast<double>(grid()));
+  UNLEARN_CHECK_AS(UsageError, goal() == "suppress" || goal() == "match-retrain",
+                   "--goal: expected suppress or match-retrain, got '", goal(), "'");
+  require_option(tolerance() >= 0, "tolerance", ">= 0", tolerance());
+  require_option(max_gap() >= 0, "max-gap", ">= 0", max_gap());
+  require_option(max_candidates() >= 1, "max-candidates", ">= 1",
+                 static_cast<double>(max_candidates()));
+  require_option(recalibrate_samples() >= 1, "recalibrate-samples", ">= 1",
+                 static_cast<double>(recalibrate_samples()));
+}
+
+std::vector<MergeWeights> composite_candidates(const Model& model, size_t sources,
+                                               const CompositeSearchOptions& o) {
+  o.validate();
+  UNLEARN_CHECK_AS(UsageError, sources >= 2, "compose --search: give at least two models");
+  const auto groups = searched_groups(model, o);
+  std::vector<double> base(sources, 0.0);
+  base[0] = 1.0;  // tensors outside the searched groups come from the first model
+  std::vector<std::vector<double>> one_hot;
+  for (size_t i = 0; i < sources; ++i) {
+    std::vector<double> w(sources, 0.0);
+    w[i] = 1.0;
+    one_hot.push_back(w);
+  }
+  if (sources > 2) {
+    const int64_t n = count_or_more(sources, groups.size(), o.max_candidates());
+    UNLEARN_CHECK_AS(UsageError, n <= o.max_candidates(), "compose --search: ", sources,
+                     " models over ", groups.size(), " groups make more than ", o.max_candidates(),
+                     " candidates; name fewer --groups or raise --max-candidates");
+    return every_assignment(groups, one_hot, base);
+  }
+  std::vector<std::vector<double>> mixes;
+  for (int64_t k = 0; k < o.grid(); ++k) {
+    const double alpha = static_cast<double>(k) / static_cast<double>(o.grid() - 1);
+    mixes.push_back({1.0 - alpha, alpha});
+  }
+  const int64_t n = count_or_more(mixes.size(), groups.size(), o.max_candidates());
+  if (n <= o.max_candidates()) return every_assignment(groups, mixes, base);
+  // Too many groups for the full grid: one weight shared by every group, plus whole-group swaps.
+  std::vector<MergeWeights> out;
+  for (const auto& m : mixes) {
+    MergeWeights w;
+    w.weights = base;
+    for (const auto& g : groups) w.per_group.emplace_back(g, m);
+    out.push_back(std::move(w));
+  }
+  if (count_or_more(2, groups.size(), o.max_candidates()) + static_cast<int64_t>(out.size()) <=
+      o.max_candidates()) {
+    for (auto& w : every_assignment(groups, one_hot, base)) out.push_back(std::move(w));
+  }
+  return out;
+}
+
+std::pair<EvalData, Split> subsample_train(const EvalData& data, const Split& split,
+                                           int64_t max_rows, uint64_t seed) {
+  const int64_t nf = split.train.forget.numel(), nr = split.train.retain.numel();
+  Split small = split;
+  small.expression.clear();
+  if (nf + nr <= max_rows) return {data, small};
+  auto generator = at::detail::createCPUGenerator(seed);
+  auto pick = [&](const torch::Tensor& rows, int64_t k) {
+    auto order = torch::randperm(rows.numel(), generator, torch::kInt64).slice(0, 0, k);
+    return std::get<0>(rows.index_select(0, order).sort());
+  };
+  int64_t kf = std::llround(static_cast<double>(max_rows) * static_cast<double>(nf) /
+                            static_cast<double>(nf + nr));
+  kf = std::clamp<int64_t>(kf, std::min<int64_t>(nf, 1), nf);
+  const int64_t kr = std::clamp<int64_t>(max_rows - kf, std::min<int64_t>(nr, 1), nr);
+  const auto rows = torch::cat({pick(split.train.forget, kf), pick(split.train.retain, kr)});
+  EvalData out;
+  out.train_inputs = data.train_inputs.index_select(0, rows);
+  out.train_labels = data.train_labels.index_select(0, rows);
+  out.test_inputs = data.test_inputs;
+  out.test_labels = data.test_labels;
+  out.class_names = data.class_names;
+  small.train.forget = torch::arange(kf, torch::kInt64);
+  small.train.retain = torch::arange(kf, kf + kr, torch::kInt64);
+  return {std::move(out), std::move(small)};
+}
+
+CompositeSearch search_composites(const std::vector<MergeSource>& sources, const EvalData& data,
+                                  const Split& split, const Model* retrain,
+                                  const CompositeSearchOptions& o, const RunContext& context,
+                                  Observer& observer) {
+  o.validate();
+  check_same_shapes(sources);
+  const auto candidates = composite_candidates(*sources.front().model, sources.size(), o);
+  const bool held_out = split.has_test_part;
+  const std::string forget_key = held_out ? "FTA" : "UA";
+  const std::string keep_key = held_out ? "RTA" : "RA";
+  const EvalOptions eval_options = EvalOptions().seed(context.seed());
+  auto forget_side = [&](const MetricMap& m) {
+    return held_out ? value_or_nan(m, "FTA") : value_or_nan(m, "UA");
+  };
+
+  MetricMap target;
+  if (retrain != nullptr) {
+    target = evaluate(compute_outputs(*retrain, data), data, split, eval_options).metrics;
+  }
+  double bound = o.max_forget_acc();
+  if (o.goal() == "suppress" && bound < 0) {
+    UNLEARN_CHECK_AS(UsageError, retrain != nullptr,
+                     "compose --search: the suppress goal needs --max-forget-acc or --retrain");
+    bound = forget_side(target) + o.tolerance();
+  }
+  UNLEARN_CHECK_AS(UsageError, o.goal() != "match-retrain" || retrain != nullptr,
+                   "compose --search: the match-retrain goal needs --retrain");
+
+  const UnlearnData recalibration{data.train_inputs, data.train_labels, split.train.forget,
+                                  split.train.retain};
+  std::vector<double> forget, keep, violation;
+  nlohmann::json rows = nlohmann::json::array();
+  observer.begin("compose search", static_cast<int64_t>(candidates.size()));
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    Model merged = merge_weighted(sources, candidates[i]);
+    merged.to(context.device());
+    if (o.recalibrate() && has_batchnorm(merged) && split.train.retain.numel() > 0) {
+      recalibrate_batchnorm(merged, recalibration.inputs, recalibration.retain,
+                            o.recalibrate_samples(), 256, o.seed());
+    }
+    const MetricMap m = evaluate(compute_outputs(merged, data), data, split, eval_options).metrics;
+    forget.push_back(forget_side(m));
+    keep.push_back(value_or_nan(m, keep_key));
+    double v = 0;
+    if (o.goal() == "suppress") {
+      v = forget.back() - bound;
+    } else {
+      v = std::max(std::abs(value_or_nan(m, "UA") - value_or_nan(target, "UA")),
+                   std::abs(value_or_nan(m, "MIA_efficacy") - value_or_nan(target, "MIA_efficacy"))) -
+          o.max_gap();
+    }
+    violation.push_back(std::isnan(v) ? INFINITY : v);
+    nlohmann::json metrics = nlohmann::json::object();
+    for (const auto& [k, x] : m) metrics[k] = x;
+    rows.push_back({{"candidate", i},
+                    {"weights", weights_json(candidates[i])},
+                    {"metrics", metrics},
+                    {"feasible", violation.back() <= 0}});
+    observer.progress(static_cast<int64_t>(i + 1),
+                      detail::concat(forget_key, " ", forget.back(), " ", keep_key, " ", keep.back()));
+  }
+  observer.end();
+
+  // Feasible: the most retention. None feasible: the smallest violation.
+  size_t best = 0;
+  bool met = false;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const bool ok = violation[i] <= 0;
+    if (ok && (!met || keep[i] > keep[best])) {
+      best = i;
+      met = true;
+    } else if (!met && !ok && violation[i] < violation[best]) {
+      best = i;
+    }
+  }
+  const auto front = pareto_front(forget, keep);
+  for (size_t i : front) rows[i]["pareto"] = true;
+  nlohmann::json constraint = o.goal() == "suppress"
+                                  ? nlohmann::json{{forget_key + "_max", bound}}
+                                  : nlohmann::json{{"max_gap", o.max_gap()},
+                                                   {"UA_retrain", value_or_nan(target, "UA")},
+                                                   {"MIA_retrain", value_or_nan(target, "MIA_efficacy")}};
+  CompositeSearch result;
+  result.chosen = candidates[best];
+  result.summary = {{"goal", o.goal()},
+                    {"forget_side", forget_key},
+                    {"keep_side", keep_key},
+                    {"constraint", constraint},
+                    {"met", met},
+                    {"chosen", best},
+                    {"candidates", rows},
+                    {"pareto_front", front}};
+  if (retrain != nullptr) {
+    nlohmann::json t = nlohmann::json::object();
+    for (const auto& [k, x] : target) t[k] = x;
+    result.summary["retrain_metrics"] = t;
+  }
+  return result;
+}
+
+}  // namespace unlearn

@@ -1,0 +1,110 @@
+#include "job_support.h"
+
+#include <ctime>
+#include <optional>
+
+#include "unlearn/core/error.h"
+#include "unlearn/core/sha256.h"
+#include "unlearn/jobs/reference_scorer.h"
+#include "unlearn/metrics/divergence.h"
+#include "unlearn/report/result.h"
+
+namespace unlearn::job_support {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+std::string device_name(const RunContext& context) { return context.device().str(); }
+
+/// Checks that a model can be applied to a data source.
+void check_compatible(const Model& model, const DataBundle& bundle, const std::string& path) {
+  const int64_t k = bundle.train.num_classes();
+  UNLEARN_CHECK(model.num_classes() == k, path, ": model has ", model.num_classes(),
+                " classes but data '", bundle.source, "' has ", k);
+}
+
+/// `reference` ranks samples for outliers(); `reference_flag` names where it comes from.
+Split split_for(const std::string& expression, const DataBundle& bundle, bool allow_empty,
+                const char* flag, const Model* reference, const char* reference_flag) {
+  UNLEARN_CHECK_AS(UsageError, !expression.empty(), flag, " is required");
+  const Selection selection = Selection::parse(expression);
+  UNLEARN_CHECK_AS(UsageError, reference != nullptr || !selection.uses_outliers(), flag,
+                   ": outliers() ranks samples with a reference model; give ", reference_flag);
+  std::optional<ModelOutlierScorer> scorer;
+  if (reference != nullptr) scorer.emplace(*reference);
+  return make_split(selection, bundle,
+                    SplitOptions().allow_empty(allow_empty).scorer(scorer ? &*scorer : nullptr));
+}
+
+CacheUse open_cache(bool enabled, const DataBundle& bundle, const OutputCache& cache) {
+  if (!enabled || output_cache_dir().empty()) return {};
+  return {&cache, data_digest(bundle)};
+}
+
+/// Metrics of `model`. With `cached` set, `path` is a model file whose outputs may be reused.
+Evaluated evaluate_entry(const Model& model, const std::string& path, const EvalData& data,
+                         const Split& split, const RunContext& context, Observer& observer,
+                         const CacheUse& cached) {
+  std::optional<ModelOutputs> found;
+  std::string split_key;
+  if (cached.cache) {
+    found = cached.cache->find(path, cached.data_key);
+    Sha256 h;  // the split's rows and the evaluation seed decide the metrics
+    h.update(split.train.forget);
+    h.update(split.test.forget);
+    h.update(std::to_string(context.seed()));
+    split_key = h.hex();
+  }
+  if (!found) {
+    found = compute_outputs(model, data, 128, &observer);
+    if (cached.cache) cached.cache->store(path, cached.data_key, *found);
+  } else {
+    observer.message("evaluate: reusing cached outputs of " + path);
+    if (auto entry = cached.cache->find_entry(path, cached.data_key, split_key)) {
+      (*entry)["path"] = path;
+      return {std::move(*entry), std::move(*found)};
+    }
+  }
+  auto metrics = evaluate(*found, data, split, EvalOptions().seed(context.seed()));
+  nlohmann::json entry = model_entry(path, model, metrics);
+  if (cached.cache) cached.cache->store_entry(path, cached.data_key, split_key, entry);
+  return {std::move(entry), std::move(*found)};
+}
+
+/// Writes into `result` what needs every model's outputs: each model's output divergence from
+/// the retrain (when there is one), the Avg-gaps and the two goals.
+void add_comparisons(nlohmann::json& result, const std::map<std::string, Evaluated>& models,
+                     const Split& split) {
+  for (const auto& [role, evaluated] : models) result["models"][role] = evaluated.entry;
+  if (auto re = models.find("retrain"); re != models.end()) {
+    for (const auto& [role, evaluated] : models) {
+      if (role == "retrain") continue;
+      result["models"][role]["output_divergence"] =
+          output_divergence(evaluated.outputs, re->second.outputs, split);
+    }
+  }
+  add_avg_gaps(result);
+  result["goals"] = goal_entry(result);
+}
+
+/// Eval data in `model`'s input format, reusing `shared` when the input specs agree.
+const EvalData& eval_data_for(const Model& model, const Model& reference, const EvalData& shared,
+                              const DataBundle& bundle, std::optional<EvalData>& storage) {
+  const auto& a = model.spec().input;
+  const auto& b = reference.spec().input;
+  if (a.channels == b.channels && a.size == b.size && a.mean == b.mean && a.std == b.std) {
+    return shared;
+  }
+  storage = make_eval_data(bundle, a);
+  return *storage;
+}
+
+}  // namespace unlearn::job_support

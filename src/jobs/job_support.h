@@ -1,0 +1,60 @@
+#pragma once
+// What the jobs that evaluate models share: the split of a --forget expression, cached model
+// outputs, result entries per model role and the comparisons between them. Internal to jobs/.
+
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "unlearn/core/context.h"
+#include "unlearn/core/observer.h"
+#include "unlearn/data/dataset.h"
+#include "unlearn/metrics/evaluator.h"
+#include "unlearn/metrics/output_cache.h"
+#include "unlearn/models/model.h"
+#include "unlearn/select/selection.h"
+
+namespace unlearn::job_support {
+
+double seconds_since(std::chrono::steady_clock::time_point start);
+std::string utc_now();
+std::string device_name(const RunContext& context);
+
+/// Checks that a model can be applied to a data source.
+void check_compatible(const Model& model, const DataBundle& bundle, const std::string& path);
+
+/// The split of `expression` (given with `flag`); `reference` ranks samples for outliers() and
+/// `reference_flag` names where it comes from.
+Split split_for(const std::string& expression, const DataBundle& bundle, bool allow_empty,
+                const char* flag, const Model* reference, const char* reference_flag);
+
+/// Where a job looks for and keeps model outputs; `cache` is null when caching is off.
+struct CacheUse {
+  const OutputCache* cache = nullptr;
+  std::string data_key;
+};
+CacheUse open_cache(bool enabled, const DataBundle& bundle, const OutputCache& cache);
+
+/// A model's result entry and the outputs it was computed from.
+struct Evaluated {
+  nlohmann::json entry;
+  ModelOutputs outputs;
+};
+
+/// Metrics of `model`. With `cached` set, `path` is a model file whose outputs may be reused.
+Evaluated evaluate_entry(const Model& model, const std::string& path, const EvalData& data,
+                         const Split& split, const RunContext& context, Observer& observer,
+                         const CacheUse& cached = {});
+
+/// Writes into `result` what needs every model's outputs: each model's output divergence from
+/// the retrain (when there is one), the Avg-gaps and the two goals.
+void add_comparisons(nlohmann::json& result, const std::map<std::string, Evaluated>& models,
+                     const Split& split);
+
+/// Eval data in `model`'s input format, reusing `shared` when the input specs agree.
+const EvalData& eval_data_for(const Model& model, const Model& reference, const EvalData& shared,
+                              const DataBundle& bundle, std::optional<EvalData>& storage);
+
+}  // namespace unlearn::job_support

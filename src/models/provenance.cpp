@@ -1,0 +1,25 @@
+#include "unlearn/models/provenance.h"
+
+#include <filesystem>
+
+#include "unlearn/core/sha256.h"
+
+namespace unlearn {
+
+std::string model_origin(const Model& model, const std::string& path) {
+  const auto& prov = model.spec().provenance;
+  if (prov.contains("origin") && prov["origin"].is_string()) return prov["origin"];
+  const std::string command = prov.value("command", "");
+  if (command == "train") return sha256_file(path);
+  // Files written before origins were recorded: follow the parent while it exists.
+  if (prov.contains("parent") && prov["parent"].is_string()) {
+    const std::string parent = prov["parent"];
+    std::error_code ec;
+    if (parent != path && std::filesystem::is_regular_file(parent, ec)) {
+      return model_origin(Model::load(parent), parent);
+    }
+  }
+  return "";
+}
+
+}  // namespace unlearn

@@ -119,8 +119,7 @@ Model merge_weighted(const std::vector<MergeSource>& sources, const MergeWeights
     if (is_one_hot(w, &only)) {
       target.copy_(inputs[only].at(name));
     } else if (!torch::isFloatingType(target.scalar_type())) {
-      const size_t heaviest = static_cast<size_t>(
-          std::max_element(w.begin(), w.end()) - w.begin());
+      const size_t heaviest = static_cast<size_t>(std::max_element(w.begin(), w.end()) - w.begin());
       target.copy_(inputs[heaviest].at(name));
     } else {
       auto sum = torch::zeros(target.sizes(), target.options().dtype(torch::kFloat64));

@@ -29,7 +29,8 @@ std::vector<TraceRecord> polish_composite(Model& model, const UnlearnData& data,
     recalibrate_batchnorm(model, data.inputs, data.retain, o.recalibrate_samples(), 256, o.seed());
   }
   if (o.finetune_epochs() <= 0) return {};
-  UNLEARN_CHECK(data.retain.numel() > 0, "compose: the retain set is empty; nothing to fine-tune on");
+  UNLEARN_CHECK(data.retain.numel() > 0,
+                "compose: the retain set is empty; nothing to fine-tune on");
 
   std::set<std::string> frozen;
   for (const auto& group : o.freeze()) {

@@ -7,8 +7,8 @@
 #include <set>
 
 #include "unlearn/core/error.h"
-#include "unlearn/metrics/pareto.h"
 #include "unlearn/methods/update_loop.h"  // require_option
+#include "unlearn/metrics/pareto.h"
 #include "unlearn/train/batchnorm.h"
 
 namespace unlearn {
@@ -33,7 +33,8 @@ std::vector<MergeWeights> every_assignment(const std::vector<std::string>& group
   while (true) {
     MergeWeights w;
     w.weights = base;
-    for (size_t g = 0; g < groups.size(); ++g) w.per_group.emplace_back(groups[g], choices[digit[g]]);
+    for (size_t g = 0; g < groups.size(); ++g)
+      w.per_group.emplace_back(groups[g], choices[digit[g]]);
     out.push_back(std::move(w));
     size_t g = 0;
     while (g < groups.size() && ++digit[g] == choices.size()) digit[g++] = 0;
@@ -154,11 +155,12 @@ CompositeSearch search_composites(const std::vector<MergeSource>& sources, const
   check_same_shapes(sources);
   const auto candidates = composite_candidates(*sources.front().model, sources.size(), o);
   const bool held_out = split.has_test_part;
-  const std::string forget_key = held_out ? "FTA" : "UA";
+  // Without a held-out part, the forget side is Acc(D_f) = 100 - UA (as in `unlearn sweep`).
+  const std::string forget_key = held_out ? "FTA" : "Acc(D_f)";
   const std::string keep_key = held_out ? "RTA" : "RA";
   const EvalOptions eval_options = EvalOptions().seed(context.seed());
   auto forget_side = [&](const MetricMap& m) {
-    return held_out ? value_or_nan(m, "FTA") : value_or_nan(m, "UA");
+    return held_out ? value_or_nan(m, "FTA") : 100.0 - value_or_nan(m, "UA");
   };
 
   MetricMap target;
@@ -193,8 +195,9 @@ CompositeSearch search_composites(const std::vector<MergeSource>& sources, const
     if (o.goal() == "suppress") {
       v = forget.back() - bound;
     } else {
-      v = std::max(std::abs(value_or_nan(m, "UA") - value_or_nan(target, "UA")),
-                   std::abs(value_or_nan(m, "MIA_efficacy") - value_or_nan(target, "MIA_efficacy"))) -
+      v = std::max(
+              std::abs(value_or_nan(m, "UA") - value_or_nan(target, "UA")),
+              std::abs(value_or_nan(m, "MIA_efficacy") - value_or_nan(target, "MIA_efficacy"))) -
           o.max_gap();
     }
     violation.push_back(std::isnan(v) ? INFINITY : v);
@@ -202,10 +205,12 @@ CompositeSearch search_composites(const std::vector<MergeSource>& sources, const
     for (const auto& [k, x] : m) metrics[k] = x;
     rows.push_back({{"candidate", i},
                     {"weights", weights_json(candidates[i])},
+                    {"forget_side", forget.back()},
+                    {"keep_side", keep.back()},
                     {"metrics", metrics},
                     {"feasible", violation.back() <= 0}});
-    observer.progress(static_cast<int64_t>(i + 1),
-                      detail::concat(forget_key, " ", forget.back(), " ", keep_key, " ", keep.back()));
+    observer.progress(static_cast<int64_t>(i + 1), detail::concat(forget_key, " ", forget.back(),
+                                                                  " ", keep_key, " ", keep.back()));
   }
   observer.end();
 
@@ -223,11 +228,12 @@ CompositeSearch search_composites(const std::vector<MergeSource>& sources, const
   }
   const auto front = pareto_front(forget, keep);
   for (size_t i : front) rows[i]["pareto"] = true;
-  nlohmann::json constraint = o.goal() == "suppress"
-                                  ? nlohmann::json{{forget_key + "_max", bound}}
-                                  : nlohmann::json{{"max_gap", o.max_gap()},
-                                                   {"UA_retrain", value_or_nan(target, "UA")},
-                                                   {"MIA_retrain", value_or_nan(target, "MIA_efficacy")}};
+  nlohmann::json constraint =
+      o.goal() == "suppress"
+          ? nlohmann::json{{forget_key + "_max", bound}}
+          : nlohmann::json{{"max_gap", o.max_gap()},
+                           {"UA_retrain", value_or_nan(target, "UA")},
+                           {"MIA_retrain", value_or_nan(target, "MIA_efficacy")}};
   CompositeSearch result;
   result.chosen = candidates[best];
   result.summary = {{"goal", o.goal()},

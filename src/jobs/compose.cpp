@@ -25,8 +25,8 @@ using job_support::CacheUse;
 using job_support::check_compatible;
 using job_support::device_name;
 using job_support::eval_data_for;
-using job_support::Evaluated;
 using job_support::evaluate_entry;
+using job_support::Evaluated;
 using job_support::open_cache;
 using job_support::seconds_since;
 using job_support::split_for;
@@ -164,8 +164,7 @@ nlohmann::json run_compose_job(const ComposeJob& job, const RunContext& context,
   const bool needs_data = (job.polish.recalibrate() && has_batchnorm(first)) ||
                           job.polish.finetune_epochs() > 0 || job.op == "search" ||
                           !job.forget.empty() || !job.report.empty();
-  UNLEARN_CHECK_AS(UsageError, !needs_data || !job.forget.empty(),
-                   "--forget is required: ",
+  UNLEARN_CHECK_AS(UsageError, !needs_data || !job.forget.empty(), "--forget is required: ",
                    job.op == "search" ? "the search judges candidates on it"
                                       : "batch norm is recalibrated on the retain data "
                                         "(--no-recalibrate skips that)");
@@ -189,8 +188,8 @@ nlohmann::json run_compose_job(const ComposeJob& job, const RunContext& context,
   nlohmann::json search_summary;
   if (job.op == "search") {
     const DataBundle carved = carve_validation(*bundle, job.validation, context.seed());
-    const Split split = split_for(job.forget, carved, job.allow_empty, "--forget", reference,
-                                  "--original MODEL");
+    const Split split =
+        split_for(job.forget, carved, job.allow_empty, "--forget", reference, "--original MODEL");
     const auto [data, small] = subsample_train(make_eval_data(carved, first.spec().input), split,
                                                job.search_rows, context.seed());
     const CompositeSearch found = search_composites(
@@ -209,8 +208,8 @@ nlohmann::json run_compose_job(const ComposeJob& job, const RunContext& context,
   std::vector<TraceRecord> trace;
   const auto polish_start = std::chrono::steady_clock::now();
   if (bundle) {
-    split = split_for(job.forget, *bundle, job.allow_empty, "--forget", reference,
-                      "--original MODEL");
+    split =
+        split_for(job.forget, *bundle, job.allow_empty, "--forget", reference, "--original MODEL");
     data = make_eval_data(*bundle, first.spec().input);
     const UnlearnData udata{data->train_inputs, data->train_labels, split->train.forget,
                             split->train.retain};

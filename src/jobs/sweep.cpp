@@ -12,6 +12,7 @@
 
 #include "cells.h"
 #include "plan_yaml.h"
+#include "sweep_compose.h"
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
 #include "unlearn/data/source.h"
@@ -343,6 +344,11 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
                          : "no setting came within the tolerance: the lowest forget-side "
                            "accuracy");
 
+  if (job.compose) {
+    summary["compose"] = compose_sweep_trials(out, plan.forget, forget_axis, keep_axis,
+                                              plan.suppress_tolerance, bundle, ctx, observer);
+  }
+
   // CSV: trial, each searched option, then the metrics.
   std::ostringstream csv;
   csv << "trial,status";
@@ -413,6 +419,7 @@ std::string sweep_markdown(const nlohmann::json& s) {
          << c["why"].get<std::string>() << ").\n";
     }
   }
+  if (s.contains("compose")) md << sweep_compose_markdown(s["compose"]);
   return md.str();
 }
 

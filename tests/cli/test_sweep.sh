@@ -26,6 +26,15 @@ grep -q '"pareto_front"' sw/sweep.json || fail "sweep.json lacks the Pareto fron
 grep -q 'validation split' sw/trials/t000/result.json || fail "trials must run on the validation split"
 expect_exit 0 "sweep resume" -- "$UNLEARN" sweep sweep.yaml --out sw
 grep -q '0 trials run now' out.txt || fail "a finished sweep should run no trial again"
+expect_exit 0 "sweep --compose" -- "$UNLEARN" sweep sweep.yaml --out sw --compose
+grep -q '0 trials run now' out.txt || fail "--compose should reuse the finished trials"
+if grep -q '"skipped"' sw/sweep.json; then
+  grep -q 'Not composed' sw/sweep.md || fail "sweep.md should say why nothing was composed"
+else
+  [ -f sw/compose/model.pt ] || fail "sweep --compose did not write sw/compose/model.pt"
+  [ -f sw/compose/search.json ] || fail "sweep --compose did not write sw/compose/search.json"
+  grep -q '| composite |' sw/sweep.md || fail "sweep.md lacks the composite's row"
+fi
 
 sed 's/passes: \[1, 3\]/pases: [1, 3]/' sweep.yaml >bad.yaml
 expect_exit 2 "unknown option in the space" -- "$UNLEARN" sweep bad.yaml --out bad

@@ -82,13 +82,15 @@ void register_compose(CLI::App& app) {
   sub->add_flag("--force", job->force, "overwrite existing outputs");
 
   auto* merge = sub->add_option_group("merge");
-  merge->add_option("--take", *take,
-                    "swap: GROUP=N takes GROUP (a module group or a parameter-name prefix) "
-                    "from the N-th model; the rest comes from the first")
+  merge
+      ->add_option("--take", *take,
+                   "swap: GROUP=N takes GROUP (a module group or a parameter-name prefix) "
+                   "from the N-th model; the rest comes from the first")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  merge->add_option("--alpha", *alpha,
-                    "interpolate: weight of the second model, for every group (A) or one "
-                    "(GROUP=A) [default: 0.5]")
+  merge
+      ->add_option("--alpha", *alpha,
+                   "interpolate: weight of the second model, for every group (A) or one "
+                   "(GROUP=A) [default: 0.5]")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   merge->add_option("--weights", *weights, "soup or interpolate: W1,W2,... summing to 1");
   merge->add_option("--base", job->base, "task-vector: the model the vectors start from");
@@ -127,19 +129,21 @@ void register_compose(CLI::App& app) {
                         "[default: the retrain's + --tolerance]");
   searching->add_option("--tolerance", *tolerance, "points above the retrain's forget accuracy")
       ->capture_default_str();
-  searching->add_option("--max-gap", *max_gap,
-                        "match-retrain: largest UA and MIA gap to the retrain, points")
+  searching
+      ->add_option("--max-gap", *max_gap,
+                   "match-retrain: largest UA and MIA gap to the retrain, points")
       ->capture_default_str();
   searching->add_option("--grid", *grid, "mixing weights tried per group, from 0 to 1")
       ->capture_default_str();
   searching->add_option("--groups", *groups, "GROUP,... searched [default: the model's groups]");
   searching->add_option("--max-candidates", *max_candidates, "cap on the candidates")
       ->capture_default_str();
-  searching->add_option("--validation", job->validation,
-                        "share of the training rows that judge candidates")
+  searching
+      ->add_option("--validation", job->validation,
+                   "share of the training rows that judge candidates")
       ->capture_default_str();
-  searching->add_option("--search-rows", job->search_rows,
-                        "training rows kept to judge UA, RA and MIA")
+  searching
+      ->add_option("--search-rows", job->search_rows, "training rows kept to judge UA, RA and MIA")
       ->capture_default_str();
 
   add_data_options(sub, job->data_options);
@@ -192,10 +196,10 @@ void register_compose(CLI::App& app) {
       if (result.contains("search")) {
         const auto& s = result["search"];
         const auto& chosen = s["candidates"][s["chosen"].get<size_t>()];
-        std::printf("search: %zu candidates, chose %s (%s)\n", s["candidates"].size(),
-                    chosen["weights"].dump().c_str(),
-                    s["met"].get<bool>() ? "meets the constraint"
-                                         : "none met the constraint; closest");
+        std::printf(
+            "search: %zu candidates, chose %s (%s)\n", s["candidates"].size(),
+            chosen["weights"].dump().c_str(),
+            s["met"].get<bool>() ? "meets the constraint" : "none met the constraint; closest");
       }
       if (result.contains("models")) std::printf("%s", format_table({result}).c_str());
       std::printf("composite model -> %s%s%s\n", job->out.c_str(),

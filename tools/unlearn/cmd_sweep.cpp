@@ -16,6 +16,8 @@ void register_sweep(CLI::App& app) {
   sub->add_option("plan", job->plan, "sweep file (YAML, see docs/sweep.md)")->required();
   sub->add_option("--out", job->out, "output folder; trials already finished there are skipped")
       ->required();
+  sub->add_flag("--compose", job->compose,
+                "then compose the best-retaining trial with the best-forgetting one");
   add_common_options(sub, *common);
   sub->callback([=] {
     RunContext context = common->apply();

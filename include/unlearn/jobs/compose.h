@@ -24,11 +24,11 @@ struct ComposeJob {
   std::string op;                   // swap | interpolate | soup | task-vector | search
   std::vector<std::string> models;  // the runs, in order
   std::string base;                 // task-vector: the model the vectors start from
-  std::vector<std::pair<std::string, size_t>> take;          // swap: group -> model index
-  double alpha = 0.5;                                        // interpolate
-  std::vector<std::pair<std::string, double>> group_alpha;   // interpolate, per group
-  std::vector<double> weights;                               // soup (empty: uniform)
-  std::vector<double> scales;                                // task-vector (empty: all 1)
+  std::vector<std::pair<std::string, size_t>> take;         // swap: group -> model index
+  double alpha = 0.5;                                       // interpolate
+  std::vector<std::pair<std::string, double>> group_alpha;  // interpolate, per group
+  std::vector<double> weights;                              // soup (empty: uniform)
+  std::vector<double> scales;                               // task-vector (empty: all 1)
   bool allow_mixed_origin = false;
 
   /// Data: needed to recalibrate, fine-tune, search or evaluate.
@@ -40,7 +40,7 @@ struct ComposeJob {
   std::string retrain;   // optional: Avg-gap, and the search's targets
   PolishOptions polish;
   CompositeSearchOptions search;
-  double validation = 0.1;     // search: share of the training rows that judge candidates
+  double validation = 0.1;      // search: share of the training rows that judge candidates
   int64_t search_rows = 10000;  // search: training rows kept to judge UA/RA/MIA
 
   std::string out;

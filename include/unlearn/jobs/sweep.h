@@ -55,6 +55,8 @@ DataBundle carve_validation(const DataBundle& bundle, double fraction, uint64_t 
 struct SweepJob {
   std::string plan;
   std::string out;  // an existing folder is resumed
+  /// Then compose the best-retaining and the best-forgetting trial (docs/compose.md).
+  bool compose = false;
 };
 
 /// Runs every trial not yet in `job.out`; writes sweep.csv, sweep.json and sweep.md there.

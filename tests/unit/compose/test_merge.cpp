@@ -95,7 +95,8 @@ TEST(Merge, TaskVectorsAddTheirDifferencesToTheBase) {
   Model both = task_vector({&base, "base"}, {{&r1, "r1"}, {&r2, "r2"}}, {0.5, 2.0});
   const auto w = "features.0.weight";
   auto t0 = base.named_parameters()[w];
-  auto expected = t0 + 0.5 * (r1.named_parameters()[w] - t0) + 2.0 * (r2.named_parameters()[w] - t0);
+  auto expected =
+      t0 + 0.5 * (r1.named_parameters()[w] - t0) + 2.0 * (r2.named_parameters()[w] - t0);
   EXPECT_TRUE(torch::allclose(both.named_parameters()[w], expected, 1e-5, 1e-6));
 }
 
@@ -105,7 +106,8 @@ TEST(Merge, GroupsAreModuleGroupsOrParameterPrefixes) {
   const auto classifier = group_tensors(a, "classifier");
   EXPECT_FALSE(features.empty());
   EXPECT_FALSE(classifier.empty());
-  EXPECT_EQ(features.size() + classifier.size(), a.named_parameters().size() + a.named_buffers().size());
+  EXPECT_EQ(features.size() + classifier.size(),
+            a.named_parameters().size() + a.named_buffers().size());
   const auto prefix = group_tensors(a, "features.0.");
   EXPECT_FALSE(prefix.empty());
   for (const auto& n : prefix) EXPECT_EQ(n.rfind("features.0.", 0), 0u) << n;
@@ -119,7 +121,9 @@ TEST(Merge, RefusesDifferentArchitecturesAndShapesNamingTheParameter) {
   std::string msg = message_of<InvalidArgument>([&] { soup({{&a, "a.pt"}, {&other, "o.pt"}}); });
   EXPECT_NE(msg.find("o.pt is a small-cnn but a.pt is a allcnn"), std::string::npos) << msg;
   msg = message_of<InvalidArgument>([&] { soup({{&a, "a.pt"}, {&narrow, "n.pt"}}); });
-  EXPECT_NE(msg.find("parameter 'classifier.weight' is [3, 24] in a.pt but [3, 12] in n.pt"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("parameter 'classifier.weight' is [3, 24] in a.pt but [3, 12] in n.pt"),
+            std::string::npos)
+      << msg;
   EXPECT_NE(msg.find("n.pt"), std::string::npos) << msg;
 }
 
@@ -131,8 +135,9 @@ TEST(Merge, RefusesWeightsThatDoNotSumToOne) {
   EXPECT_NE(msg.find("1 weights for 2 models"), std::string::npos) << msg;
   msg = message_of<UsageError>([&] { interpolate({&a, "a"}, {&b, "b"}, 1.5); });
   EXPECT_NE(msg.find("[0, 1]"), std::string::npos) << msg;
-  msg = message_of<UsageError>(
-      [&] { interpolate({&a, "a"}, {&b, "b"}, 0.5, {{"classifier", -0.1}}); });
+  msg = message_of<UsageError>([&] {
+    interpolate({&a, "a"}, {&b, "b"}, 0.5, {{"classifier", -0.1}});
+  });
   EXPECT_NE(msg.find("--alpha classifier"), std::string::npos) << msg;
   msg = message_of<UsageError>([&] { swap_groups({{&a, "a"}, {&b, "b"}}, {{"classifier", 2}}); });
   EXPECT_NE(msg.find("only 2 models"), std::string::npos) << msg;

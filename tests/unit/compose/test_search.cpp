@@ -61,10 +61,9 @@ TEST(CompositeSearch, TriesEveryGridCombinationOrFallsBackForManyGroups) {
 TEST(CompositeSearch, ChoosesTheMostRetentionAmongCandidatesThatForget) {
   auto r = two_runs();
   NullObserver quiet;
-  const auto found = search_composites({{&r.p.model, "keep"}, {&r.forgetting, "forget"}}, r.data,
-                                       r.split, nullptr,
-                                       CompositeSearchOptions().grid(3).max_forget_acc(5),
-                                       RunContext(), quiet);
+  const auto found =
+      search_composites({{&r.p.model, "keep"}, {&r.forgetting, "forget"}}, r.data, r.split, nullptr,
+                        CompositeSearchOptions().grid(3).max_forget_acc(5), RunContext(), quiet);
   const auto& s = found.summary;
   ASSERT_EQ(s["candidates"].size(), 9u);
   EXPECT_TRUE(s["met"].get<bool>());
@@ -84,10 +83,9 @@ TEST(CompositeSearch, MatchRetrainUsesTheRetrainsFigures) {
   auto r = two_runs();
   NullObserver quiet;
   const std::vector<MergeSource> sources{{&r.p.model, "keep"}, {&r.forgetting, "forget"}};
-  const auto found =
-      search_composites(sources, r.data, r.split, &r.forgetting,
-                        CompositeSearchOptions().grid(3).goal("match-retrain").max_gap(0.0),
-                        RunContext(), quiet);
+  const auto found = search_composites(
+      sources, r.data, r.split, &r.forgetting,
+      CompositeSearchOptions().grid(3).goal("match-retrain").max_gap(0.0), RunContext(), quiet);
   // The forgetting run itself is a candidate and matches the "retrain" exactly.
   EXPECT_TRUE(found.summary["met"].get<bool>());
   EXPECT_EQ(found.summary["constraint"]["UA_retrain"].get<double>(),

@@ -45,8 +45,7 @@ TEST(ComposeJob, RunsOfOneOriginalComposeAndOthersAreRefused) {
   EXPECT_EQ(model_origin(Model::load(original), original), origin);
   const std::string a =
       saved_model(dir, "a.pt", 2, {{"command", "forget"}, {"parent", original}});  // no origin
-  const std::string b =
-      saved_model(dir, "b.pt", 3, {{"command", "forget"}, {"origin", origin}});
+  const std::string b = saved_model(dir, "b.pt", 3, {{"command", "forget"}, {"origin", origin}});
   const std::string other =
       saved_model(dir, "other.pt", 4, {{"command", "forget"}, {"origin", "f00d"}});
   const std::string orphan = saved_model(dir, "orphan.pt", 5, {{"command", "forget"}});
@@ -57,12 +56,14 @@ TEST(ComposeJob, RunsOfOneOriginalComposeAndOthersAreRefused) {
   EXPECT_EQ(Model::load(dir.file("ab.pt")).spec().provenance["origin"], origin);
   EXPECT_EQ(result["method"]["options"]["operator"], "soup");
 
-  std::string msg = message_of<InvalidArgument>(
-      [&] { run_compose_job(soup_job({a, other}, dir.file("x.pt")), RunContext(), quiet); });
+  std::string msg = message_of<InvalidArgument>([&] {
+    run_compose_job(soup_job({a, other}, dir.file("x.pt")), RunContext(), quiet);
+  });
   EXPECT_NE(msg.find("other.pt comes from original f00d"), std::string::npos) << msg;
   EXPECT_NE(msg.find("--allow-mixed-origin"), std::string::npos) << msg;
-  msg = message_of<InvalidArgument>(
-      [&] { run_compose_job(soup_job({a, orphan}, dir.file("x.pt")), RunContext(), quiet); });
+  msg = message_of<InvalidArgument>([&] {
+    run_compose_job(soup_job({a, orphan}, dir.file("x.pt")), RunContext(), quiet);
+  });
   EXPECT_NE(msg.find("orphan.pt: cannot tell which original"), std::string::npos) << msg;
   EXPECT_FALSE(std::filesystem::exists(dir.file("x.pt")));
 
@@ -100,8 +101,7 @@ TEST(ComposeJob, UsageErrorsNameTheOptionAndNothingIsOverwritten) {
   run_compose_job(soup_job({a, b}, out), RunContext(), quiet);
   const std::string before = sha256_file(out);
   ComposeJob again = soup_job({a, a}, out);
-  const std::string msg =
-      message_of<IoError>([&] { run_compose_job(again, RunContext(), quiet); });
+  const std::string msg = message_of<IoError>([&] { run_compose_job(again, RunContext(), quiet); });
   EXPECT_NE(msg.find("use --force"), std::string::npos) << msg;
   EXPECT_EQ(sha256_file(out), before);
   again.force = true;

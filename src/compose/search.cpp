@@ -74,6 +74,7 @@ void CompositeSearchOptions::validate() const {
   require_option(max_gap() >= 0, "max-gap", ">= 0", max_gap());
   require_option(max_candidates() >= 1, "max-candidates", ">= 1",
                  static_cast<double>(max_candidates()));
+  require_option(mia_samples() >= 1, "mia-samples", ">= 1", static_cast<double>(mia_samples()));
   require_option(recalibrate_samples() >= 1, "recalibrate-samples", ">= 1",
                  static_cast<double>(recalibrate_samples()));
 }
@@ -158,7 +159,8 @@ CompositeSearch search_composites(const std::vector<MergeSource>& sources, const
   // Without a held-out part, the forget side is Acc(D_f) = 100 - UA (as in `unlearn sweep`).
   const std::string forget_key = held_out ? "FTA" : "Acc(D_f)";
   const std::string keep_key = held_out ? "RTA" : "RA";
-  const EvalOptions eval_options = EvalOptions().seed(context.seed());
+  const EvalOptions eval_options =
+      EvalOptions().seed(context.seed()).mia_max_samples(o.mia_samples());
   auto forget_side = [&](const MetricMap& m) {
     return held_out ? value_or_nan(m, "FTA") : 100.0 - value_or_nan(m, "UA");
   };

@@ -32,6 +32,9 @@ struct CompositeSearchOptions {
   TORCH_ARG(double, max_gap) = 2.0;
   /// More combinations than this: fall back to one shared weight plus whole-group swaps.
   TORCH_ARG(int64_t, max_candidates) = 256;
+  /// Cap per side on the MIA attack's training samples for each candidate (the full attack on
+  /// thousands of rows costs more than the rest of a candidate's evaluation).
+  TORCH_ARG(int64_t, mia_samples) = 1000;
   TORCH_ARG(bool, recalibrate) = true;
   TORCH_ARG(int64_t, recalibrate_samples) = 2048;
   TORCH_ARG(uint64_t, seed) = 0;

@@ -7,8 +7,8 @@
 #include <set>
 
 #include "unlearn/core/error.h"
-#include "unlearn/metrics/accuracy.h"
 #include "unlearn/methods/update_loop.h"  // require_option
+#include "unlearn/metrics/accuracy.h"
 #include "unlearn/metrics/pareto.h"
 #include "unlearn/train/batchnorm.h"
 

@@ -37,9 +37,9 @@ nlohmann::json metric_json(const MetricMap& m) {
 
 nlohmann::json compose_sweep_trials(const fs::path& dir, const std::string& forget,
                                     const std::vector<double>& forget_axis,
-                                    const std::vector<double>& keep_axis,
-                                    double suppress_tolerance, const DataBundle& bundle,
-                                    const RunContext& context, Observer& observer) {
+                                    const std::vector<double>& keep_axis, double suppress_tolerance,
+                                    const DataBundle& bundle, const RunContext& context,
+                                    Observer& observer) {
   std::optional<size_t> hard, kind;
   for (size_t i = 0; i < forget_axis.size(); ++i) {
     if (std::isnan(forget_axis[i]) || std::isnan(keep_axis[i])) continue;
@@ -48,7 +48,8 @@ nlohmann::json compose_sweep_trials(const fs::path& dir, const std::string& forg
   }
   if (!hard) return {{"skipped", "no trial finished"}};
   if (*hard == *kind) {
-    return {{"skipped", trial_dir_name(*hard) + " both forgets and retains best; nothing to compose"}};
+    return {
+        {"skipped", trial_dir_name(*hard) + " both forgets and retains best; nothing to compose"}};
   }
   observer.message("sweep: composing " + trial_dir_name(*kind) + " (retains best) with " +
                    trial_dir_name(*hard) + " (forgets best)");
@@ -73,21 +74,24 @@ nlohmann::json compose_sweep_trials(const fs::path& dir, const std::string& forg
                    PolishOptions().seed(context.seed()), context, observer);
   const auto evaluated = [&](const Model& m) {
     return metric_json(
-        evaluate(compute_outputs(m, data), data, split, EvalOptions().seed(context.seed())).metrics);
+        evaluate(compute_outputs(m, data), data, split, EvalOptions().seed(context.seed()))
+            .metrics);
   };
   fs::create_directories(dir / "compose");
-  composite.spec().provenance = {{"command", "sweep --compose"},
-                                 {"sources", {kind_path, hard_path}},
-                                 {"weights", found.summary["candidates"][found.summary["chosen"].get<size_t>()]["weights"]}};
+  composite.spec().provenance = {
+      {"command", "sweep --compose"},
+      {"sources", {kind_path, hard_path}},
+      {"weights", found.summary["candidates"][found.summary["chosen"].get<size_t>()]["weights"]}};
   composite.save((dir / "compose" / "model.pt").string(), true, "--out");
   write_text_atomically((dir / "compose" / "search.json").string(), found.summary.dump(2) + "\n",
                         true, "--out");
   const size_t chosen = found.summary["chosen"];
   return {{"retaining", {{"trial", trial_dir_name(*kind)}, {"values", evaluated(kind_model)}}},
           {"forgetting", {{"trial", trial_dir_name(*hard)}, {"values", evaluated(hard_model)}}},
-          {"composite", {{"weights", found.summary["candidates"][chosen]["weights"]},
-                         {"values", evaluated(composite)},
-                         {"met", found.summary["met"]}}},
+          {"composite",
+           {{"weights", found.summary["candidates"][chosen]["weights"]},
+            {"values", evaluated(composite)},
+            {"met", found.summary["met"]}}},
           {"constraint", found.summary["constraint"]},
           {"candidates", found.summary["candidates"].size()},
           {"model", (dir / "compose" / "model.pt").string()}};
@@ -117,8 +121,8 @@ std::string sweep_compose_markdown(const nlohmann::json& c) {
     md << "| " << name << " | " << num(v, "UA") << " | " << num(v, "RA") << " | " << num(v, "FTA")
        << " | " << num(v, "RTA") << " | " << num(v, "MIA_efficacy") << " |\n";
   }
-  md << "\nWeights of the second (forgetting) run per group: "
-     << c["composite"]["weights"].dump() << "; " << c["candidates"].get<size_t>()
+  md << "\nWeights of the second (forgetting) run per group: " << c["composite"]["weights"].dump()
+     << "; " << c["candidates"].get<size_t>()
      << " candidates searched for the suppress goal, constraint " << c["constraint"].dump()
      << (c["composite"]["met"].get<bool>() ? " (met)" : " (not met by any candidate)") << ".\n";
   return md.str();

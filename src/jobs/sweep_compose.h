@@ -18,9 +18,9 @@ namespace unlearn {
 /// search.json}. Returns the summary for sweep.json (or {"skipped": why}).
 nlohmann::json compose_sweep_trials(const std::filesystem::path& dir, const std::string& forget,
                                     const std::vector<double>& forget_axis,
-                                    const std::vector<double>& keep_axis,
-                                    double suppress_tolerance, const DataBundle& bundle,
-                                    const RunContext& context, Observer& observer);
+                                    const std::vector<double>& keep_axis, double suppress_tolerance,
+                                    const DataBundle& bundle, const RunContext& context,
+                                    Observer& observer);
 
 /// The markdown section of sweep.md for that summary.
 std::string sweep_compose_markdown(const nlohmann::json& compose);

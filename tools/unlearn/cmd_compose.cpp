@@ -41,6 +41,25 @@ std::pair<std::string, std::string> group_value(const std::string& text) {
   return {text.substr(0, eq), text.substr(eq + 1)};
 }
 
+/// The index of the model a candidate takes every group from whole, or -1 for a real merge.
+int unmixed_source(const nlohmann::json& weights) {
+  int source = -1;
+  for (const auto& [group, w] : weights.items()) {
+    int one = -1;
+    for (size_t i = 0; i < w.size(); ++i) {
+      const double x = w[i].get<double>();
+      if (x == 1.0 && one < 0) {
+        one = static_cast<int>(i);
+      } else if (x != 0.0) {
+        return -1;
+      }
+    }
+    if (one < 0 || (source >= 0 && one != source)) return -1;
+    source = one;
+  }
+  return source;
+}
+
 }  // namespace
 
 void register_compose(CLI::App& app) {
@@ -200,6 +219,13 @@ void register_compose(CLI::App& app) {
             "search: %zu candidates, chose %s (%s)\n", s["candidates"].size(),
             chosen["weights"].dump().c_str(),
             s["met"].get<bool>() ? "meets the constraint" : "none met the constraint; closest");
+        const int source = unmixed_source(chosen["weights"]);
+        if (source >= 0) {
+          std::printf(
+              "search: that is model %d unchanged; no merge retains more under the "
+              "constraint\n",
+              source + 1);
+        }
       }
       if (result.contains("models")) std::printf("%s", format_table({result}).c_str());
       std::printf("composite model -> %s%s%s\n", job->out.c_str(),

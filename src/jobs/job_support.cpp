@@ -57,10 +57,13 @@ Evaluated evaluate_entry(const Model& model, const std::string& path, const Eval
   std::string split_key;
   if (cached.cache) {
     found = cached.cache->find(path, cached.data_key);
-    Sha256 h;  // the split's rows and the evaluation seed decide the metrics
+    // The split's rows and the evaluation seed decide the metrics; the expression decides which
+    // metadata columns get a per-group table (the same rows can come from two expressions).
+    Sha256 h;
     h.update(split.train.forget);
     h.update(split.test.forget);
     h.update(std::to_string(context.seed()));
+    h.update(split.expression);
     split_key = h.hex();
   }
   if (!found) {

@@ -188,9 +188,9 @@ CompositeSearch search_composites(const std::vector<MergeSource>& sources, const
 
   const bool suppress = o.goal() == "suppress";
   auto metrics_of = [&](const Model& m) {
-    return suppress ? suppress_metrics(m, data, split)
-                    : evaluate(compute_outputs(m, data, kEvalBatch), data, split, eval_options)
-                          .metrics;
+    return suppress
+               ? suppress_metrics(m, data, split)
+               : evaluate(compute_outputs(m, data, kEvalBatch), data, split, eval_options).metrics;
   };
   MetricMap target;
   if (retrain != nullptr) target = metrics_of(*retrain);

@@ -203,8 +203,6 @@ CompositeSearch search_composites(const std::vector<MergeSource>& sources, const
   UNLEARN_CHECK_AS(UsageError, o.goal() != "match-retrain" || retrain != nullptr,
                    "compose --search: the match-retrain goal needs --retrain");
 
-  const UnlearnData recalibration{data.train_inputs, data.train_labels, split.train.forget,
-                                  split.train.retain};
   std::vector<double> forget, keep, violation;
   nlohmann::json rows = nlohmann::json::array();
   observer.begin("compose search", static_cast<int64_t>(candidates.size()));
@@ -212,8 +210,8 @@ CompositeSearch search_composites(const std::vector<MergeSource>& sources, const
     Model merged = merge_weighted(sources, candidates[i]);
     merged.to(context.device());
     if (o.recalibrate() && has_batchnorm(merged) && split.train.retain.numel() > 0) {
-      recalibrate_batchnorm(merged, recalibration.inputs, recalibration.retain,
-                            o.recalibrate_samples(), 256, o.seed());
+      recalibrate_batchnorm(merged, data.train_inputs, split.train.retain, o.recalibrate_samples(),
+                            256, o.seed());
     }
     const MetricMap m = metrics_of(merged);
     forget.push_back(forget_side(m));
@@ -228,13 +226,11 @@ CompositeSearch search_composites(const std::vector<MergeSource>& sources, const
           o.max_gap();
     }
     violation.push_back(std::isnan(v) ? INFINITY : v);
-    nlohmann::json metrics = nlohmann::json::object();
-    for (const auto& [k, x] : m) metrics[k] = x;
     rows.push_back({{"candidate", i},
                     {"weights", weights_json(candidates[i])},
                     {"forget_side", forget.back()},
                     {"keep_side", keep.back()},
-                    {"metrics", metrics},
+                    {"metrics", m},
                     {"feasible", violation.back() <= 0}});
     observer.progress(static_cast<int64_t>(i + 1), detail::concat(forget_key, " ", forget.back(),
                                                                   " ", keep_key, " ", keep.back()));
@@ -271,11 +267,7 @@ CompositeSearch search_composites(const std::vector<MergeSource>& sources, const
                     {"chosen", best},
                     {"candidates", rows},
                     {"pareto_front", front}};
-  if (retrain != nullptr) {
-    nlohmann::json t = nlohmann::json::object();
-    for (const auto& [k, x] : target) t[k] = x;
-    result.summary["retrain_metrics"] = t;
-  }
+  if (retrain != nullptr) result.summary["retrain_metrics"] = target;
   return result;
 }
 

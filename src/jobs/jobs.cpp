@@ -25,17 +25,7 @@
 
 namespace unlearn {
 
-using job_support::add_comparisons;
-using job_support::CacheUse;
-using job_support::check_compatible;
-using job_support::device_name;
-using job_support::eval_data_for;
-using job_support::evaluate_entry;
-using job_support::Evaluated;
-using job_support::open_cache;
-using job_support::seconds_since;
-using job_support::split_for;
-using job_support::utc_now;
+using namespace job_support;  // what forget, eval and compose share
 
 namespace {
 

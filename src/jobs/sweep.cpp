@@ -345,7 +345,9 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
                            "accuracy");
 
   if (job.compose) {
-    summary["compose"] = compose_sweep_trials(out, plan.forget, forget_axis, keep_axis,
+    std::vector<std::string> names;
+    for (size_t i = 0; i < trials.size(); ++i) names.push_back(trial_name(i));
+    summary["compose"] = compose_sweep_trials(out, plan.forget, names, forget_axis, keep_axis,
                                               plan.suppress_tolerance, bundle, ctx, observer);
   }
 

@@ -19,23 +19,8 @@ namespace unlearn {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string trial_dir_name(size_t i) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "t%03zu", i);
-  return buf;
-}
-
-nlohmann::json metric_json(const MetricMap& m) {
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& [k, v] : m) j[k] = v;
-  return j;
-}
-
-}  // namespace
-
 nlohmann::json compose_sweep_trials(const fs::path& dir, const std::string& forget,
+                                    const std::vector<std::string>& trials,
                                     const std::vector<double>& forget_axis,
                                     const std::vector<double>& keep_axis, double suppress_tolerance,
                                     const DataBundle& bundle, const RunContext& context,
@@ -48,13 +33,12 @@ nlohmann::json compose_sweep_trials(const fs::path& dir, const std::string& forg
   }
   if (!hard) return {{"skipped", "no trial finished"}};
   if (*hard == *kind) {
-    return {
-        {"skipped", trial_dir_name(*hard) + " both forgets and retains best; nothing to compose"}};
+    return {{"skipped", trials[*hard] + " both forgets and retains best; nothing to compose"}};
   }
-  observer.message("sweep: composing " + trial_dir_name(*kind) + " (retains best) with " +
-                   trial_dir_name(*hard) + " (forgets best)");
-  const std::string kind_path = (dir / "trials" / trial_dir_name(*kind) / "model.pt").string();
-  const std::string hard_path = (dir / "trials" / trial_dir_name(*hard) / "model.pt").string();
+  observer.message("sweep: composing " + trials[*kind] + " (retains best) with " + trials[*hard] +
+                   " (forgets best)");
+  const std::string kind_path = (dir / "trials" / trials[*kind] / "model.pt").string();
+  const std::string hard_path = (dir / "trials" / trials[*hard] / "model.pt").string();
   const Model kind_model = Model::load(kind_path), hard_model = Model::load(hard_path);
   const Model original = Model::load((dir / "models" / "original.pt").string());
   const Model retrain = Model::load((dir / "models" / "retrain.pt").string());
@@ -73,7 +57,7 @@ nlohmann::json compose_sweep_trials(const fs::path& dir, const std::string& forg
                    {data.train_inputs, data.train_labels, split.train.forget, split.train.retain},
                    PolishOptions().seed(context.seed()), context, observer);
   const auto evaluated = [&](const Model& m) {
-    return metric_json(
+    return nlohmann::json(
         evaluate(compute_outputs(m, data), data, split, EvalOptions().seed(context.seed()))
             .metrics);
   };
@@ -86,8 +70,8 @@ nlohmann::json compose_sweep_trials(const fs::path& dir, const std::string& forg
   write_text_atomically((dir / "compose" / "search.json").string(), found.summary.dump(2) + "\n",
                         true, "--out");
   const size_t chosen = found.summary["chosen"];
-  return {{"retaining", {{"trial", trial_dir_name(*kind)}, {"values", evaluated(kind_model)}}},
-          {"forgetting", {{"trial", trial_dir_name(*hard)}, {"values", evaluated(hard_model)}}},
+  return {{"retaining", {{"trial", trials[*kind]}, {"values", evaluated(kind_model)}}},
+          {"forgetting", {{"trial", trials[*hard]}, {"values", evaluated(hard_model)}}},
           {"composite",
            {{"weights", found.summary["candidates"][chosen]["weights"]},
             {"values", evaluated(composite)},

@@ -13,10 +13,12 @@
 
 namespace unlearn {
 
-/// The trials with the lowest `forget` and the highest `keep` value (validation axes), merged
+/// The trials with the lowest `forget` and the highest `keep` value (validation axes; `trials`
+/// names each trial's folder under dir/trials), merged
 /// by the suppress-goal search against the sweep's retrain; writes dir/compose/{model.pt,
 /// search.json}. Returns the summary for sweep.json (or {"skipped": why}).
 nlohmann::json compose_sweep_trials(const std::filesystem::path& dir, const std::string& forget,
+                                    const std::vector<std::string>& trials,
                                     const std::vector<double>& forget_axis,
                                     const std::vector<double>& keep_axis, double suppress_tolerance,
                                     const DataBundle& bundle, const RunContext& context,

@@ -88,8 +88,12 @@ TEST(CompositeSearch, MatchRetrainUsesTheRetrainsFigures) {
       CompositeSearchOptions().grid(3).goal("match-retrain").max_gap(0.0), RunContext(), quiet);
   // The forgetting run itself is a candidate and matches the "retrain" exactly.
   EXPECT_TRUE(found.summary["met"].get<bool>());
-  EXPECT_EQ(found.summary["constraint"]["UA_retrain"].get<double>(),
+  // With no gap allowed, the chosen candidate's UA and MIA are exactly the retrain's.
+  const auto& chosen = found.summary["candidates"][found.summary["chosen"].get<size_t>()];
+  EXPECT_EQ(chosen["metrics"]["UA"].get<double>(),
             found.summary["retrain_metrics"]["UA"].get<double>());
+  EXPECT_EQ(chosen["metrics"]["MIA_efficacy"].get<double>(),
+            found.summary["retrain_metrics"]["MIA_efficacy"].get<double>());
 
   std::string msg = message_of<UsageError>([&] {
     search_composites(sources, r.data, r.split, nullptr, CompositeSearchOptions().grid(3),

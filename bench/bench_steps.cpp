@@ -1,71 +1,236 @@
-// Micro-benchmarks of the hot steps: one training step, one PSG outer step, one boundary
-// search, and batched inference, on AllCNN (width 0.25, 28x28, batch 64), side by side.
+// Micro-benchmarks of the hot steps on the reference configuration of docs/performance.md:
+// AllCNN at width 0.25 on 32x32 Fashion-MNIST-sized inputs, at batch 64 and 256, in fp32 and
+// under bf16 autocast, side by side in one run. Each reports items/s and, where the work is
+// convolutions, achieved FLOP/s from the analytic count of models/flops.h; BM_Sgemm is the
+// machine's attainable FP32 rate through LibTorch's BLAS in the same run.
 //
 //   build/bench/bench_unlearn --benchmark_min_time=2
+//   build/bench/bench_unlearn --benchmark_filter='Psg|Sgemm'
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include <filesystem>
+
 #include "unlearn/core/context.h"
+#include "unlearn/core/precision.h"
+#include "unlearn/data/idx.h"
 #include "unlearn/methods/boundary_search.h"
+#include "unlearn/methods/update_loop.h"
+#include "unlearn/models/flops.h"
 #include "unlearn/models/model.h"
 
 namespace {
 
-unlearn::Model make_allcnn() {
+using unlearn::Precision;
+
+constexpr int64_t kSize = 32;
+const char* const kFashionTest = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
+const char* const kFashionTestLabels =
+    "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz";
+const std::vector<std::string> kClasses{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+
+unlearn::Model reference_model() {
   unlearn::ModelSpec spec;
   spec.arch = "allcnn";
-  spec.options = unlearn::ArchOptions(10).in_channels(1).width(0.25).input_size(28);
+  spec.input.size = kSize;
+  spec.options = unlearn::ArchOptions(10).in_channels(1).width(0.25).input_size(kSize);
   return unlearn::Model::create(spec);
 }
 
-void BM_TrainStep(benchmark::State& state) {
-  unlearn::configure_threads(0);
-  auto model = make_allcnn();
-  model.train(true);
-  torch::optim::SGD opt(model.parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
-  auto x = torch::rand({64, 1, 28, 28});
-  auto y = torch::randint(10, {64});
-  for (auto _ : state) {
-    model.module().zero_grad(true);
-    auto loss = torch::nn::functional::cross_entropy(model.logits(x), y);
-    loss.backward();
-    opt.step();
-  }
-  state.SetItemsProcessed(state.iterations() * 64);
+unlearn::Model frozen(const unlearn::Model& model) {
+  unlearn::Model copy = model.clone();
+  copy.train(false);
+  for (auto& p : copy.parameters()) p.set_requires_grad(false);
+  return copy;
 }
-BENCHMARK(BM_TrainStep)->Unit(benchmark::kMillisecond);
 
+Precision precision_arg(const benchmark::State& state) {
+  return state.range(1) ? Precision::bf16 : Precision::fp32;
+}
+
+void set_flops(benchmark::State& state, double flops_per_iteration) {
+  state.counters["FLOPS"] =
+      benchmark::Counter(flops_per_iteration, benchmark::Counter::kIsIterationInvariantRate,
+                         benchmark::Counter::kIs1000);
+}
+
+void batch_and_precision(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"batch", "bf16"});
+  for (int64_t batch : {64, 256})
+    for (int64_t bf16 : {0, 1}) b->Args({batch, bf16});
+  b->Unit(benchmark::kMillisecond);
+}
+
+unlearn::BoundarySearchOptions reference_search() {
+  // The authors' setting: one signed step of 0.1 with gamma 1e-4 noise on the batch-mean loss.
+  return unlearn::BoundarySearchOptions().epsilon(0.1).inner_steps(1).gamma(1e-4).reduction("mean");
+}
+
+// Lower level alone: the input-gradient search on the frozen original, then its logits at x*.
 void BM_BoundarySearch(benchmark::State& state) {
   unlearn::configure_threads(0);
-  auto model = make_allcnn();
-  model.train(false);
-  for (auto& p : model.parameters()) p.set_requires_grad(false);
-  auto x = torch::rand({64, 1, 28, 28});
-  auto y = torch::randint(10, {64});
+  const int64_t batch = state.range(0);
+  const Precision precision = precision_arg(state);
+  const auto original = frozen(reference_model());
+  auto x = torch::rand({batch, 1, kSize, kSize});
+  auto y = torch::randint(10, {batch});
   auto gen = at::detail::createCPUGenerator(0);
-  auto opts = unlearn::BoundarySearchOptions().gamma(1e-4).inner_steps(state.range(0));
+  const auto search = reference_search();
   for (auto _ : state) {
-    auto r = unlearn::boundary_search([&](const torch::Tensor& t) { return model.logits(t); }, x, y,
-                                      opts, 0.0, gen);
-    benchmark::DoNotOptimize(r.x_star);
+    auto r = unlearn::boundary_search(
+        [&](const torch::Tensor& t) { return original.logits(t, precision); }, x, y, search, 0.0,
+        gen);
+    benchmark::DoNotOptimize(r.logits_star);
   }
-  state.SetItemsProcessed(state.iterations() * 64);
+  state.SetItemsProcessed(state.iterations() * batch);
+  set_flops(state, unlearn::pass_flops(unlearn::forward_cost(original), batch, 2, 1, 0));
 }
-BENCHMARK(BM_BoundarySearch)->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BoundarySearch)->Apply(batch_and_precision);
 
-void BM_Inference(benchmark::State& state) {
+// Upper level alone: forward, backward to the weights and an SGD step (batch norm in train mode).
+void BM_OuterStep(benchmark::State& state) {
   unlearn::configure_threads(0);
-  auto model = make_allcnn();
+  const int64_t batch = state.range(0);
+  const Precision precision = precision_arg(state);
+  auto model = reference_model();
+  model.train(true);
+  torch::optim::SGD opt(model.parameters(), torch::optim::SGDOptions(1e-5).momentum(0.9));
+  auto x = torch::rand({batch, 1, kSize, kSize});
+  auto y = torch::randint(10, {batch});
+  for (auto _ : state) {
+    model.module().zero_grad(true);
+    unlearn::cross_entropy_to(model.logits(x, precision), y).backward();
+    opt.step();
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+  set_flops(state, unlearn::pass_flops(unlearn::forward_cost(model), batch, 1, 0, 1));
+}
+BENCHMARK(BM_OuterStep)->Apply(batch_and_precision);
+
+// One whole PSG step at phi = 0: search, boundary labels, update.
+void BM_PsgStep(benchmark::State& state) {
+  unlearn::configure_threads(0);
+  const int64_t batch = state.range(0);
+  const Precision precision = precision_arg(state);
+  auto model = reference_model();
+  const auto original = frozen(model);
+  model.train(true);
+  torch::optim::SGD opt(model.parameters(), torch::optim::SGDOptions(1e-5).momentum(0.9));
+  auto x = torch::rand({batch, 1, kSize, kSize});
+  auto y = torch::randint(10, {batch});
+  auto gen = at::detail::createCPUGenerator(0);
+  const auto search = reference_search();
+  for (auto _ : state) {
+    auto found = unlearn::boundary_search(
+        [&](const torch::Tensor& t) { return original.logits(t, precision); }, x, y, search, 0.0,
+        gen);
+    model.module().zero_grad(true);
+    unlearn::cross_entropy_to(model.logits(x, precision), found.logits_star.argmax(1)).backward();
+    opt.step();
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+  const auto cost = unlearn::forward_cost(model);
+  set_flops(state,
+            unlearn::pass_flops(cost, batch, 2, 1, 0) + unlearn::pass_flops(cost, batch, 1, 0, 1));
+}
+BENCHMARK(BM_PsgStep)->Apply(batch_and_precision);
+
+// A supervised training step: the denominator of the speed-up over retraining.
+void BM_TrainStep(benchmark::State& state) {
+  unlearn::configure_threads(0);
+  const int64_t batch = state.range(0);
+  const Precision precision = precision_arg(state);
+  auto model = reference_model();
+  model.train(true);
+  torch::optim::SGD opt(model.parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+  auto x = torch::rand({batch, 1, kSize, kSize});
+  auto y = torch::randint(10, {batch});
+  for (auto _ : state) {
+    model.module().zero_grad(true);
+    torch::nn::functional::cross_entropy(model.logits(x, precision), y).backward();
+    opt.step();
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+  set_flops(state, unlearn::pass_flops(unlearn::forward_cost(model), batch, 1, 0, 1));
+}
+BENCHMARK(BM_TrainStep)->Apply(batch_and_precision);
+
+// One evaluation pass over 10k images in batches, in inference mode (always fp32 in the tool).
+void BM_EvaluatePass(benchmark::State& state) {
+  unlearn::configure_threads(0);
+  const int64_t batch = state.range(0);
+  const Precision precision = precision_arg(state);
+  auto model = reference_model();
   model.train(false);
-  auto x = torch::rand({state.range(0), 1, 28, 28});
+  const int64_t n = 10000;
+  auto x = torch::rand({n, 1, kSize, kSize});
   for (auto _ : state) {
     torch::InferenceMode guard;
-    benchmark::DoNotOptimize(model.logits(x));
+    int64_t correct = 0;
+    for (int64_t start = 0; start < n; start += batch) {
+      auto logits = model.logits(x.slice(0, start, std::min(n, start + batch)), precision);
+      correct += logits.argmax(1).eq(0).sum().item<int64_t>();
+    }
+    benchmark::DoNotOptimize(correct);
   }
-  state.SetItemsProcessed(state.iterations() * state.range(0));
+  state.SetItemsProcessed(state.iterations() * n);
+  set_flops(state, unlearn::pass_flops(unlearn::forward_cost(model), n, 1, 0, 0));
 }
-BENCHMARK(BM_Inference)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EvaluatePass)->Apply(batch_and_precision);
+
+// Data loading, once per run: decode the Fashion-MNIST test images (10k, gzipped IDX) and
+// convert them to the model's 32x32 float input.
+void BM_DecodeAndResize(benchmark::State& state) {
+  if (!std::filesystem::exists(kFashionTest)) {
+    state.SkipWithError("Debian's dataset-fashion-mnist is not installed");
+    return;
+  }
+  unlearn::configure_threads(0);
+  const auto spec = reference_model().spec().input;
+  for (auto _ : state) {
+    auto data = unlearn::read_idx_pair(kFashionTest, kFashionTestLabels, kClasses, "test");
+    benchmark::DoNotOptimize(unlearn::to_model_input(data.images, spec));
+  }
+  state.SetItemsProcessed(state.iterations() * 10000);
+}
+BENCHMARK(BM_DecodeAndResize)->Unit(benchmark::kMillisecond);
+
+// Data loading, per step: gathering a shuffled batch from the decoded tensor.
+void BM_GatherBatch(benchmark::State& state) {
+  unlearn::configure_threads(0);
+  const int64_t batch = state.range(0);
+  auto inputs = torch::rand({60000, 1, kSize, kSize});
+  auto labels = torch::randint(10, {60000});
+  auto gen = at::detail::createCPUGenerator(0);
+  auto order = torch::randperm(60000, gen, torch::kInt64);
+  int64_t cursor = 0;
+  for (auto _ : state) {
+    if (cursor + batch > 60000) cursor = 0;
+    auto idx = order.slice(0, cursor, cursor + batch);
+    cursor += batch;
+    benchmark::DoNotOptimize(inputs.index_select(0, idx));
+    benchmark::DoNotOptimize(labels.index_select(0, idx));
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+BENCHMARK(BM_GatherBatch)->Arg(64)->Arg(256)->ArgName("batch")->Unit(benchmark::kMicrosecond);
+
+// The machine's attainable FP32 rate: a 2048^2 sgemm through LibTorch's BLAS (OpenBLAS here).
+void BM_Sgemm(benchmark::State& state) {
+  unlearn::configure_threads(0);
+  const int64_t n = state.range(0);
+  auto a = torch::rand({n, n});
+  auto b = torch::rand({n, n});
+  auto c = torch::empty({n, n});
+  for (auto _ : state) {
+    torch::mm_out(c, a, b);
+    benchmark::DoNotOptimize(c.data_ptr<float>());
+  }
+  set_flops(state, 2.0 * static_cast<double>(n) * n * n);
+}
+BENCHMARK(BM_Sgemm)->Arg(2048)->ArgName("n")->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages unlearn needs. Idempotent: packages already present are skipped,
 # so a second run costs one dpkg query.
+#   scripts/setup.sh           build and test
+#   scripts/setup.sh --bench   also the speed comparison's peers and profilers (bench/e2e.sh)
 set -euo pipefail
 
 packages=(
@@ -14,9 +16,19 @@ packages=(
   libgdcm-tools           # GDCM's CMake package refuses to load without its tools (gdcmdump, ...)
   libsvm-dev              # RBF-SVM of MIA-efficacy
   libssl-dev              # SHA-256 of inputs and outputs
+  libsqlite3-dev          # the run registry
   googletest libgtest-dev libbenchmark-dev         # tests and micro-benchmarks
   python3-pydicom         # tests: the real DICOM sample files pydicom ships
 )
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(
+    python3-torch python3-torchvision   # bench/peer_pytorch.py, the plain-PyTorch peer
+    time linux-perf valgrind            # wall time and peak memory, profiles
+  )
+elif [ -n "${1:-}" ]; then
+  echo "setup.sh: unknown argument '$1' (expected --bench or nothing)" >&2
+  exit 2
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -16,6 +16,7 @@
 #include "plan_yaml.h"
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
+#include "unlearn/core/json_text.h"
 #include "unlearn/core/log_observer.h"
 #include "unlearn/data/source.h"
 #include "unlearn/methods/registry.h"
@@ -236,8 +237,8 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
   aggregate["plan_file"] = job.plan;
   aggregate["data"] = plan.data;
   aggregate["seeds"] = plan.seeds;
-  aggregate["env"] =
-      env_entry(configure_threads(context.threads()), context.seed(), context.device().str());
+  aggregate["env"] = env_entry(configure_threads(context.threads()), context.seed(),
+                               context.device().str(), precision_name(context.precision()));
   aggregate["cells"] = nlohmann::json::array();
   aggregate["references"] = nlohmann::json::array();
   for (const auto& scenario : plan.scenarios) {
@@ -326,7 +327,8 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
               c.value("values", nlohmann::json::object()));
   }
   write_text_atomically((out / "results.csv").string(), csv.str(), true, "--out");
-  write_text_atomically((out / "results.json").string(), aggregate.dump(2) + "\n", true, "--out");
+  write_text_atomically((out / "results.json").string(), json_text(aggregate, 2) + "\n", true,
+                        "--out");
   write_text_atomically((out / "results.md").string(), bench_markdown(aggregate), true, "--out");
   return aggregate;
 }

@@ -15,6 +15,7 @@
 #include "sweep_compose.h"
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
+#include "unlearn/core/json_text.h"
 #include "unlearn/data/source.h"
 #include "unlearn/methods/registry.h"
 #include "unlearn/report/result.h"
@@ -269,8 +270,8 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
   summary["data"] = data_label;
   summary["validation"] = plan.validation;
   summary["search"] = plan.search;
-  summary["env"] =
-      env_entry(configure_threads(context.threads()), plan.seed, context.device().str());
+  summary["env"] = env_entry(configure_threads(context.threads()), plan.seed,
+                             context.device().str(), precision_name(context.precision()));
   summary["ran"] = ran;
   summary["failed"] = failed;
   const auto gold = read_json_or_null((out / "models" / "retrain.json").string());
@@ -370,7 +371,7 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
     csv << "\n";
   }
   write_text_atomically((out / "sweep.csv").string(), csv.str(), true, "--out");
-  write_text_atomically((out / "sweep.json").string(), summary.dump(2) + "\n", true, "--out");
+  write_text_atomically((out / "sweep.json").string(), json_text(summary, 2) + "\n", true, "--out");
   write_text_atomically((out / "sweep.md").string(), sweep_markdown(summary), true, "--out");
   return summary;
 }

@@ -65,6 +65,8 @@ MethodResult BadTeacher::run(const Model& original, const UnlearnData& data,
   const auto params = student.parameters();
   auto optimizer = make_optimizer(o.update(), params);
   UpdateLoop loop;
+  loop.precision = context.precision();
+  loop.device = context.device();
   loop.phase = "bad-teacher";
   loop.steps = steps_for_epochs(rows.numel(), o.update().batch(), o.epochs());
   const double t = o.temperature();

@@ -58,6 +58,8 @@ MethodResult BoundaryExpanding::run(const Model& original, const UnlearnData& da
   BatchStream forget(data.forget, o.update().batch(), seed + 1);
 
   UpdateLoop loop;
+  loop.precision = context.precision();
+  loop.device = context.device();
   loop.phase = "boundary-expanding";
   loop.steps = steps_for_epochs(data.forget.numel(), o.update().batch(), o.epochs());
   MethodResult result{original, {}, {}};

@@ -139,12 +139,22 @@ torch::Tensor sample_noise(const std::string& law, const torch::Tensor& like,
   return out.to(like.device());
 }
 
+torch::Tensor input_gradient(const LogitsFn& reference, const torch::Tensor& x,
+                             const torch::Tensor& y, const std::string& reduction) {
+  return loss_gradient(reference, x, y, reduction, nullptr);
+}
+
 BoundarySearchResult boundary_search(const LogitsFn& reference, const torch::Tensor& x_in,
                                      const torch::Tensor& y, const BoundarySearchOptions& o,
-                                     double lambda, torch::Generator& generator) {
+                                     double lambda, torch::Generator& generator,
+                                     const torch::Tensor& first_gradient) {
   o.validate();
   UNLEARN_CHECK(x_in.size(0) == y.size(0), "boundary search: ", x_in.size(0), " inputs but ",
                 y.size(0), " labels");
+  UNLEARN_CHECK(
+      !first_gradient.defined() || (first_gradient.sizes() == x_in.sizes() && !o.authors_exact()),
+      "boundary search: a given first gradient must match the inputs' shape ", x_in.sizes(),
+      " and cannot be used with the authors' arithmetic");
   const auto x = x_in.detach();
   torch::Tensor point;
   if (o.authors_exact()) {
@@ -154,8 +164,10 @@ BoundarySearchResult boundary_search(const LogitsFn& reference, const torch::Ten
     auto active = torch::ones({x.size(0)}, x.options().dtype(torch::kBool));
     const double alpha = o.effective_step();
     for (int64_t k = 0; k < o.inner_steps(); ++k) {
-      torch::Tensor logits;
-      auto g = loss_gradient(reference, point, y, o.reduction(), &logits);
+      torch::Tensor logits;  // read from k = 1 on only, so the given first gradient needs none
+      auto g = k == 0 && first_gradient.defined()
+                   ? first_gradient
+                   : loss_gradient(reference, point, y, o.reduction(), &logits);
       if (k > 0 && o.stop() == "crossing") active = active & logits.argmax(1).eq(y);
       if (lambda > 0) g = g - lambda * (point - x);
       if (o.gamma() > 0) g = g + o.gamma() * sample_noise(o.noise(), g, generator);

@@ -149,6 +149,8 @@ MethodResult train_last_layers(const std::string& name, const LastLayersOptions&
   BatchStream retain(data.retain, o.update().batch(), seed + 1);
 
   UpdateLoop loop;
+  loop.precision = context.precision();
+  loop.device = context.device();
   loop.phase = name;
   loop.steps = steps_for_epochs(data.retain.numel(), o.update().batch(), o.epochs());
   MethodResult result{original, {}, {}};

@@ -40,6 +40,8 @@ MethodResult NegGradPlus::run(const Model& original, const UnlearnData& data,
   if (o.alpha() > 0) retain = std::make_unique<BatchStream>(data.retain, batch, seed + 1);
 
   UpdateLoop loop;
+  loop.precision = context.precision();
+  loop.device = context.device();
   loop.phase = name();
   loop.steps = steps_for_epochs(data.forget.numel(), batch, o.epochs());
   auto trace = run_update_loop(

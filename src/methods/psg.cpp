@@ -6,10 +6,12 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <optional>
 #include <sstream>
 
 #include "unlearn/core/error.h"
 #include "unlearn/methods/update_loop.h"
+#include "unlearn/models/flops.h"
 #include "unlearn/train/batches.h"
 #include "unlearn/train/batchnorm.h"
 
@@ -190,6 +192,9 @@ nlohmann::json Psg::options_json() const {
 
 namespace {
 
+/// Largest per-sample search-gradient cache PSG keeps (see Psg::run).
+constexpr int64_t kGradientCacheBytes = int64_t{256} << 20;
+
 /// Targets for the forget term from the reference logits at the boundary points.
 torch::Tensor boundary_targets(const PsgOptions& o, const torch::Tensor& logits_star) {
   if (o.label_mode() == "hard") return logits_star.argmax(1);
@@ -238,6 +243,7 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
                       Observer& observer) const {
   const PsgOptions& o = options_;
   const torch::Device device = context.device();
+  const Precision precision = context.precision();
   if (data.forget.numel() == 0) return unchanged_result(original);
   UNLEARN_CHECK(o.retain_weight() == 0 || data.retain.numel() > 0, name_,
                 ": --retain-weight > 0 needs retain samples");
@@ -274,6 +280,53 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
   MethodResult result{original, {}, {}};
   int64_t steps_run = 0;
   std::string stop_reason = "completed all passes";
+  // Analytic FLOPs of the loop, for its achieved GFLOP/s (docs/performance.md); unknown for
+  // networks that are not a plain chain of layers.
+  std::optional<ForwardCost> cost;
+  try {
+    cost = forward_cost(original);
+  } catch (const InvalidArgument&) {
+  }
+  const bool retain_teacher = use_retain && o.retain_target() != "labels";
+  double flops = 0;
+
+  const auto loop_start = std::chrono::steady_clock::now();
+  const auto reference_logits = [&](const torch::Tensor& t) { return frozen.logits(t, precision); };
+  // With the frozen original as reference and one search step, the search gradient of a
+  // forget sample is the same in every pass: it is computed the first time the sample is drawn
+  // and reused in later passes. The cache holds one input-sized gradient per forget row, so it
+  // is used for modest sizes only (24 MB for 6 000 Fashion-MNIST images at 32x32).
+  const int64_t nf = data.forget.numel();
+  const bool cache_gradients = o.reference() == "original" && o.inner_steps() == 1 &&
+                               !o.authors_exact() &&
+                               nf * data.inputs[0].numel() * 4 <= kGradientCacheBytes;
+  torch::Tensor cached_gradient, cached, cache_position;
+  if (cache_gradients) {
+    auto shape = data.inputs.sizes().vec();
+    shape[0] = nf;
+    cached_gradient = torch::empty(shape, data.inputs.options().device(device));
+    cached = torch::zeros({nf}, torch::kBool);
+    cache_position = torch::full({data.inputs.size(0)}, -1, torch::kInt64);
+    cache_position.index_put_({data.forget}, torch::arange(nf, torch::kInt64));
+  }
+  // The search gradients of the batch (x, y drawn at rows `idx`) from the cache, computing the
+  // missing ones; returns how many were computed.
+  auto cached_search_gradient = [&](const torch::Tensor& idx, const torch::Tensor& x,
+                                    const torch::Tensor& y, torch::Tensor& out) -> int64_t {
+    const auto pos = cache_position.index_select(0, idx);
+    const auto missing = torch::nonzero(cached.index_select(0, pos).logical_not()).flatten();
+    if (missing.numel() > 0) {
+      const auto missing_device = missing.to(device);
+      const auto g = input_gradient(reference_logits, x.index_select(0, missing_device),
+                                    y.index_select(0, missing_device), "sum");
+      const auto missing_pos = pos.index_select(0, missing);
+      cached_gradient.index_put_({missing_pos.to(device)}, g);
+      cached.index_put_({missing_pos}, true);
+    }
+    out = cached_gradient.index_select(0, pos.to(device));
+    if (o.search_reduction() == "mean") out = out / static_cast<double>(x.size(0));
+    return missing.numel();
+  };
 
   observer.begin(name_, total);
   for (int64_t step = 0; step < total; ++step) {
@@ -284,13 +337,15 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
 
     // Lower level: boundary points of the reference model.
     BoundarySearchResult found;
+    int64_t searched_rows = x.size(0);  // rows whose search gradient this step computes
     if (o.reference() == "original") {
-      found = boundary_search([&](const torch::Tensor& t) { return frozen.logits(t); }, x, y,
-                              search, lambda_t, noise_gen);
+      torch::Tensor known;
+      if (cache_gradients) searched_rows = cached_search_gradient(idx, x, y, known);
+      found = boundary_search(reference_logits, x, y, search, lambda_t, noise_gen, known);
     } else {
       model.train(false);
-      found = boundary_search([&](const torch::Tensor& t) { return model.logits(t); }, x, y, search,
-                              lambda_t, noise_gen);
+      found = boundary_search([&](const torch::Tensor& t) { return model.logits(t, precision); }, x,
+                              y, search, lambda_t, noise_gen);
     }
     const auto targets = boundary_targets(o, found.logits_star);
 
@@ -305,12 +360,12 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
     }
     if (use_retain && o.bn_mode() == "frozen") {
       // Without batch statistics the two batches are independent: one forward serves both.
-      auto both = model.logits(torch::cat({x, xr}));
+      auto both = model.logits(torch::cat({x, xr}), precision);
       logits_f = both.slice(0, 0, x.size(0));
       logits_r = both.slice(0, x.size(0));
     } else {
-      logits_f = model.logits(x);
-      if (use_retain) logits_r = model.logits(xr);
+      logits_f = model.logits(x, precision);
+      if (use_retain) logits_r = model.logits(xr, precision);
     }
     auto forget_loss = cross_entropy_to(logits_f, targets);
     torch::Tensor retain_loss = torch::zeros({}, logits_f.options());
@@ -321,7 +376,7 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
         torch::Tensor teacher;
         {
           torch::NoGradGuard no_grad;
-          teacher = frozen.logits(xr);
+          teacher = frozen.logits(xr, precision);
         }
         if (o.retain_target() == "raw-logits") {
           retain_loss = cross_entropy_to(logits_r, teacher);
@@ -344,6 +399,15 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
     const double gnorm = grad_norm(params);
     optimizer->step();
     ++steps_run;
+    if (cost) {
+      const int k_steps = static_cast<int>(o.inner_steps());
+      // Search: K forwards with input gradients (only for rows the cache lacks), then the
+      // reference logits at x*; update: a forward and a backward to the weights (and the
+      // teacher's forward on the retain batch).
+      flops += pass_flops(*cost, searched_rows, k_steps, k_steps, 0) +
+               pass_flops(*cost, x.size(0), 2, 0, 1);
+      if (use_retain) flops += pass_flops(*cost, xr.size(0), retain_teacher ? 2 : 1, 0, 1);
+    }
 
     const auto pred = logits_f.detach().argmax(1);
     const int64_t correct = pred.eq(y).sum().item<int64_t>();
@@ -374,6 +438,8 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
       break;
     }
   }
+  const double loop_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - loop_start).count();
   observer.end();
 
   if (o.bn_mode() == "recalibrate") {
@@ -392,7 +458,14 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
                     {"planned_steps", total},
                     {"stop_reason", stop_reason},
                     {"bn_mode", o.bn_mode()},
-                    {"relabel_counts", histogram}};
+                    {"relabel_counts", histogram},
+                    {"gradient_cache", cache_gradients},
+                    {"loop_seconds", loop_seconds},
+                    {"steps_per_second", steps_run / std::max(loop_seconds, 1e-9)}};
+  if (cost) {
+    result.summary["flops"] = flops;
+    result.summary["gflops_per_second"] = flops / 1e9 / std::max(loop_seconds, 1e-9);
+  }
   result.model = std::move(model);
   return result;
 }

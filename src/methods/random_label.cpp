@@ -42,6 +42,8 @@ std::vector<TraceRecord> run_random_label_updates(Model& model, const UnlearnDat
   const int64_t classes = model.num_classes();
 
   UpdateLoop loop;
+  loop.precision = context.precision();
+  loop.device = context.device();
   loop.phase = phase;
   loop.steps = steps_for_epochs(data.forget.numel(), batch, o.epochs());
   loop.after_backward = after_backward;

@@ -72,7 +72,8 @@ MethodResult Retrain::run(const Model& original, const UnlearnData& data, const 
 
   const ModelCache cache(options_.cache() ? model_cache_dir() : "");
   std::string key;
-  if (cache.enabled()) key = training_key(data.inputs, data.labels, data.retain, spec, recipe);
+  if (cache.enabled())
+    key = training_key(data.inputs, data.labels, data.retain, spec, recipe, context.precision());
   MethodResult result{original, {}, {}};
   if (auto found = cache.find(key)) {
     observer.message("retrain: reusing the cached model " + cache.path(key));

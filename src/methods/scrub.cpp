@@ -81,6 +81,8 @@ MethodResult Scrub::run(const Model& original, const UnlearnData& data, const Ru
   }
 
   UpdateLoop loop;
+  loop.precision = context.precision();
+  loop.device = context.device();
   loop.phase = "scrub";
   loop.steps = static_cast<int64_t>(plan.size());
   student.train(true);

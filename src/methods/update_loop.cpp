@@ -131,7 +131,12 @@ std::vector<TraceRecord> run_update_loop(const UpdateLoop& loop,
     for (torch::Tensor p : params) {  // a handle copy shares the parameter's gradient slot
       if (p.grad().defined()) p.mutable_grad() = torch::Tensor();
     }
-    StepLoss out = step(t);
+    StepLoss out;
+    {
+      AutocastScope autocast(loop.precision, loop.device);
+      out = step(t);
+      out.loss = out.loss.to(torch::kFloat32);
+    }
     const double value = out.loss.item<double>();
     if (!std::isfinite(value)) {
       throw Error(detail::concat(loop.phase, ": loss became ", value, " at step ", t + 1, " of ",
@@ -171,6 +176,8 @@ MethodResult run_passes_over_rows(const Model& original, const UnlearnData& data
   UpdateLoop loop;
   loop.phase = phase;
   loop.steps = steps_for_epochs(rows.numel(), update.batch(), epochs);
+  loop.precision = context.precision();
+  loop.device = device;
   auto trace = run_update_loop(
       loop, params, *optimizer,
       [&](int64_t t) {

@@ -6,9 +6,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
+#include "unlearn/core/json_text.h"
 #include "unlearn/models/allcnn.h"
 #include "unlearn/models/mlp.h"
 #include "unlearn/models/resnet18.h"
@@ -72,6 +75,21 @@ ModelSpec ModelSpec::from_json(const nlohmann::json& j, const std::string& where
   s.input.std = field<std::vector<double>>(input, "std", where);
   s.class_names = field<std::vector<std::string>>(j, "class_names", where);
   if (j.contains("provenance")) s.provenance = j.at("provenance");
+  // Bounds before anything is built from them: a damaged or hostile file must not make the
+  // loader allocate or loop without limit.
+  auto bounded = [&](const char* name, double value, double lo, double hi) {
+    if (!(value >= lo && value <= hi)) {
+      throw FormatError(detail::concat(where, ": spec field '", name, "' = ", value,
+                                       " is outside [", lo, ", ", hi, "]"));
+    }
+  };
+  bounded("num_classes", static_cast<double>(s.options.num_classes()), 1, 100000);
+  bounded("in_channels", static_cast<double>(s.options.in_channels()), 1, 64);
+  bounded("width", s.options.width(), 1e-3, 16);
+  bounded("input_size", static_cast<double>(s.options.input_size()), 1, 4096);
+  bounded("hidden_layers", static_cast<double>(s.options.hidden_layers()), 0, 64);
+  bounded("input.channels", static_cast<double>(s.input.channels), 1, 64);
+  bounded("input.size", static_cast<double>(s.input.size), 1, 4096);
   return s;
 }
 
@@ -131,6 +149,12 @@ torch::Tensor Model::prepare(const torch::Tensor& x01) const {
 torch::Tensor Model::logits(const torch::Tensor& x01) const {
   return network_->logits(prepare(x01));
 }
+torch::Tensor Model::logits(const torch::Tensor& x01, Precision precision) const {
+  if (precision == Precision::fp32) return logits(x01);
+  AutocastScope autocast(precision, x01.device());
+  return logits(x01).to(torch::kFloat32);
+}
+
 torch::Tensor Model::embed(const torch::Tensor& x01) const { return network_->embed(prepare(x01)); }
 torch::Tensor Model::head(const torch::Tensor& features) const { return network_->head(features); }
 
@@ -184,17 +208,22 @@ void Model::save(const std::string& path, bool force, const std::string& flag) c
   write_atomically(path, force, flag, [&](const std::string& tmp) {
     torch::serialize::OutputArchive archive;
     archive.write(kFormatKey, c10::IValue(std::string(kFormatValue)));
-    archive.write("spec", c10::IValue(spec_.to_json().dump()));
+    archive.write("spec", c10::IValue(json_text(spec_.to_json())));
     torch::serialize::OutputArchive state;
     // Saved on the CPU so a file written on a GPU machine loads anywhere.
     auto cpu_copy = device().is_cpu() ? module_ : module_->clone(torch::Device(torch::kCPU));
     cpu_copy->save(state);
     archive.write("state", state);
     // Through a stream, the archive's inner folder name is fixed ("archive") rather than taken
-    // from the (temporary) file name, so equal models give equal bytes.
+    // from the (temporary) file name, so equal models give equal bytes. The archive is built in
+    // memory and written with a checked stream: LibTorch 1.13's own file writer aborts the
+    // process when a write fails (a full disk) instead of throwing.
+    std::ostringstream bytes;
+    archive.save_to(bytes);
+    const std::string data = bytes.str();
     std::ofstream out(tmp, std::ios::binary);
     if (!out) throw IoError(detail::concat(flag, ": cannot open '", tmp, "' for writing"));
-    archive.save_to(out);
+    out.write(data.data(), static_cast<std::streamsize>(data.size()));
     out.close();
     if (!out) throw IoError(detail::concat(flag, ": writing '", tmp, "' failed"));
   });
@@ -211,6 +240,8 @@ Model Model::load(const std::string& path) {
   } catch (const c10::Error& e) {
     throw FormatError(
         detail::concat(path, ": not a readable model file (", e.what_without_backtrace(), ")"));
+  } catch (const std::exception& e) {  // LibTorch's reader also throws plain exceptions
+    throw FormatError(detail::concat(path, ": not a readable model file (", e.what(), ")"));
   }
   c10::IValue format, spec_text;
   if (!archive.try_read(kFormatKey, format) || !format.isString() ||
@@ -228,6 +259,14 @@ Model Model::load(const std::string& path) {
     throw FormatError(detail::concat(path, ": model spec is not valid JSON: ", e.what()));
   }
   Model model = create(ModelSpec::from_json(j, path));
+  // Module::load replaces tensors wholesale, so shapes are compared here, not by LibTorch.
+  std::map<std::string, std::vector<int64_t>> expected;
+  for (const auto& item : model.module_->named_parameters()) {
+    expected[item.key()] = item.value().sizes().vec();
+  }
+  for (const auto& item : model.module_->named_buffers()) {
+    expected[item.key()] = item.value().sizes().vec();
+  }
   torch::serialize::InputArchive state;
   try {
     archive.read("state", state);
@@ -235,6 +274,28 @@ Model Model::load(const std::string& path) {
   } catch (const c10::Error& e) {
     throw FormatError(
         detail::concat(path, ": weights do not match the spec (", e.what_without_backtrace(), ")"));
+  }
+  auto check_shape = [&](const std::string& name, const torch::Tensor& t) {
+    if (t.sizes().vec() != expected[name]) {
+      throw FormatError(detail::concat(path, ": weights do not match the spec: '", name, "' is ",
+                                       t.sizes(), ", the spec's ", model.spec_.arch, " needs ",
+                                       torch::IntArrayRef(expected[name])));
+    }
+  };
+  for (const auto& item : model.module_->named_parameters()) check_shape(item.key(), item.value());
+  for (const auto& item : model.module_->named_buffers()) check_shape(item.key(), item.value());
+  // A damaged or diverged file must not be unlearned from or deployed: every value is checked.
+  for (const auto& item : model.module_->named_parameters()) {
+    if (!torch::isfinite(item.value()).all().item<bool>()) {
+      throw FormatError(
+          detail::concat(path, ": parameter '", item.key(), "' holds NaN or infinite values"));
+    }
+  }
+  for (const auto& item : model.module_->named_buffers()) {
+    if (item.value().is_floating_point() && !torch::isfinite(item.value()).all().item<bool>()) {
+      throw FormatError(
+          detail::concat(path, ": buffer '", item.key(), "' holds NaN or infinite values"));
+    }
   }
   to_channels_last(*model.module_);
   return model;

@@ -82,12 +82,10 @@ nlohmann::json data_entry(const std::string& source, const Split& split) {
           {"has_test_part", split.has_test_part}};
 }
 
-nlohmann::json env_entry(int threads, uint64_t seed, const std::string& device) {
-  return {{"threads", threads},
-          {"torch_version", torch_version()},
-          {"seed", seed},
-          {"device", device},
-          {"unlearn_version", UNLEARN_VERSION}};
+nlohmann::json env_entry(int threads, uint64_t seed, const std::string& device,
+                         const std::string& precision) {
+  return {{"threads", threads}, {"precision", precision}, {"torch_version", torch_version()},
+          {"seed", seed},       {"device", device},       {"unlearn_version", UNLEARN_VERSION}};
 }
 
 nlohmann::json trace_entry(const std::vector<TraceRecord>& trace) {

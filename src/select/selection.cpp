@@ -915,4 +915,14 @@ Split make_split(const Selection& selection, const DataBundle& bundle,
   return split;
 }
 
+torch::Tensor subsample_rows(const torch::Tensor& rows, double share, uint64_t seed) {
+  UNLEARN_CHECK(share > 0, "subsample: the share must be > 0, got ", share);
+  const int64_t n = rows.numel();
+  if (share >= 1 || n == 0) return rows;
+  const int64_t k = std::clamp<int64_t>(std::llround(share * static_cast<double>(n)), 1, n);
+  auto generator = at::detail::createCPUGenerator(seed);
+  auto order = torch::randperm(n, generator, torch::kInt64).slice(0, 0, k);
+  return std::get<0>(rows.index_select(0, order).sort());
+}
+
 }  // namespace unlearn

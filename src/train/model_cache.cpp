@@ -25,7 +25,7 @@ std::string model_cache_dir() {
 
 std::string training_key(const torch::Tensor& inputs, const torch::Tensor& labels,
                          const torch::Tensor& rows, const ModelSpec& spec,
-                         const TrainOptions& recipe) {
+                         const TrainOptions& recipe, Precision precision) {
   Sha256 h;
   h.update(inputs);
   h.update(labels);
@@ -33,10 +33,12 @@ std::string training_key(const torch::Tensor& inputs, const torch::Tensor& label
   ModelSpec bare = spec;
   bare.provenance = nlohmann::json::object();
   h.update(bare.to_json().dump());
-  const nlohmann::json r = {{"epochs", recipe.epochs()},   {"batch", recipe.batch()},
-                            {"lr", recipe.lr()},           {"momentum", recipe.momentum()},
-                            {"wd", recipe.weight_decay()}, {"schedule", recipe.schedule()},
-                            {"seed", recipe.seed()}};
+  nlohmann::json r = {{"epochs", recipe.epochs()},   {"batch", recipe.batch()},
+                      {"lr", recipe.lr()},           {"momentum", recipe.momentum()},
+                      {"wd", recipe.weight_decay()}, {"schedule", recipe.schedule()},
+                      {"seed", recipe.seed()}};
+  // Only non-default precisions enter the key, so fp32 keys made before the option existed hold.
+  if (precision != Precision::fp32) r["precision"] = precision_name(precision);
   h.update(r.dump());
   return h.hex();
 }

@@ -65,7 +65,7 @@ TrainReport train_model(Model& model, const torch::Tensor& inputs01, const torch
       auto x = inputs01.index_select(0, idx).to(device, /*non_blocking=*/true);
       auto y = labels.index_select(0, idx).to(device, /*non_blocking=*/true);
       model.module().zero_grad(/*set_to_none=*/true);
-      auto logits = model.logits(x);
+      auto logits = model.logits(x, context.precision());
       auto loss = torch::nn::functional::cross_entropy(logits, y);
       const double loss_value = loss.item<double>();
       if (!std::isfinite(loss_value)) {

@@ -1,11 +1,20 @@
 #include "common.h"
 
+#include "unlearn/core/error.h"
+#include "unlearn/registry/run_registry.h"
+
 namespace unlearn::cli {
 
 RunContext CommonOptions::apply() const {
+  torch::Device parsed = torch::kCPU;
+  try {
+    parsed = parse_device(device);
+  } catch (const InvalidArgument& e) {
+    throw UsageError(e.what());  // a flag value the user gave
+  }
   const int used = configure_threads(threads);
   seed_everything(seed);
-  return RunContext().device(parse_device(device)).threads(used).seed(seed);
+  return RunContext().device(parsed).threads(used).seed(seed).precision(parse_precision(precision));
 }
 
 void add_common_options(CLI::App* sub, CommonOptions& o) {
@@ -13,8 +22,21 @@ void add_common_options(CLI::App* sub, CommonOptions& o) {
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--seed", o.seed, "random seed")->capture_default_str();
   sub->add_option("--device", o.device, "cpu or cuda[:N]")->capture_default_str();
+  sub->add_option("--precision", o.precision,
+                  "forward passes of training and unlearning: fp32, or bf16 autocast (weights "
+                  "stay fp32; evaluation is always fp32)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
   sub->add_flag("--quiet", o.quiet, "no progress output");
   sub->add_option("--config", o.config, "YAML file of options; flags on the command line win");
+}
+
+void add_registry_options(CLI::App* sub, std::string& registry) {
+  registry = default_registry_path();
+  sub->add_option("--registry", registry, "run registry (SQLite file) that records this run")
+      ->capture_default_str();
+  sub->add_flag_callback(
+      "--no-registry", [&registry] { registry.clear(); }, "do not record this run");
 }
 
 void add_data_options(CLI::App* sub, DataOptions& o) {

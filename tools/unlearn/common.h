@@ -14,16 +14,20 @@ struct CommonOptions {
   int threads = 0;  // 0: all available cores
   uint64_t seed = 0;
   std::string device = "cpu";
+  std::string precision = "fp32";
   bool quiet = false;
   std::string config;  // expanded into flags before parsing (see config.h)
 
-  /// Applies threads, device and seed; returns the context for library calls.
+  /// Applies threads, device, precision and seed; returns the context for library calls.
   RunContext apply() const;
 };
 
 void add_common_options(CLI::App* sub, CommonOptions& options);
 /// --label-index, --frames and --image-size: how readers turn a data source into samples.
 void add_data_options(CLI::App* sub, DataOptions& options);
+/// --registry PATH (default: default_registry_path()) and --no-registry, into `registry`
+/// (empty: the run is not recorded).
+void add_registry_options(CLI::App* sub, std::string& registry);
 
 /// Each registers one subcommand on `app`. `method` is the --method value found in the
 /// arguments before parsing, so `forget` can declare that method's options.
@@ -36,5 +40,7 @@ void register_sweep(CLI::App& app);
 void register_scenario(CLI::App& app);
 void register_inspect(CLI::App& app);
 void register_compose(CLI::App& app);
+void register_history(CLI::App& app);
+void register_verify(CLI::App& app);
 
 }  // namespace unlearn::cli

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "unlearn/core/precision.h"
+
 namespace unlearn {
 
 /// Where and how a computation runs. Example: RunContext().device(torch::kCPU).threads(2).seed(1)
@@ -14,6 +16,8 @@ struct RunContext {
   /// Intra-op threads; 0 means all available cores.
   TORCH_ARG(int, threads) = 0;
   TORCH_ARG(uint64_t, seed) = 0;
+  /// Forward passes of training and unlearning; evaluation always runs in fp32.
+  TORCH_ARG(Precision, precision) = Precision::fp32;
 };
 
 /// Number of cores this process may use (honours the CPU affinity mask).

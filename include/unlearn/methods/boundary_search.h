@@ -60,9 +60,18 @@ torch::Tensor sample_noise(const std::string& law, const torch::Tensor& like,
 
 /// Runs the search from x (raw pixels in [0,1]) with labels y and proximal weight `lambda`.
 /// The reference is evaluated in whatever mode the caller put it in (eval for a frozen model).
+/// `first_gradient`, when defined, is the loss gradient at x under options.reduction() that
+/// the caller already has (PSG caches it for a frozen reference); the first step then skips
+/// the forward and backward pass that would compute it.
 BoundarySearchResult boundary_search(const LogitsFn& reference, const torch::Tensor& x,
                                      const torch::Tensor& y, const BoundarySearchOptions& options,
-                                     double lambda, torch::Generator& generator);
+                                     double lambda, torch::Generator& generator,
+                                     const torch::Tensor& first_gradient = {});
+
+/// ∂ℓ/∂x of the cross-entropy of `reference` at x: per-sample gradients for reduction "sum",
+/// those divided by the batch size for "mean". Only the input gets a gradient.
+torch::Tensor input_gradient(const LogitsFn& reference, const torch::Tensor& x,
+                             const torch::Tensor& y, const std::string& reduction);
 
 /// The fixed CIFAR-10 statistics the authors' search code applies to every data set
 /// (their three-channel mean has 0.2265 for the third channel, reproduced as is).

@@ -94,6 +94,9 @@ struct UpdateLoop {
   std::function<double(int64_t)> lr_at;
   /// Called between backward() and the optimiser step (e.g. to mask gradients).
   std::function<void()> after_backward;
+  /// `step(t)` runs under autocast at this precision on `device`; the loss comes back in fp32.
+  Precision precision = Precision::fp32;
+  torch::Device device = torch::kCPU;
 };
 
 /// Runs `loop.steps` optimiser steps on `params`: zero grads, `step(t)` builds the loss, backward,

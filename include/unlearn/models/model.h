@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "unlearn/core/precision.h"
 #include "unlearn/models/arch_options.h"
 #include "unlearn/models/input_spec.h"
 #include "unlearn/models/network.h"
@@ -45,6 +46,9 @@ class Model {
 
   /// Logits N×K for inputs in [0,1] (N×C×S×S).
   torch::Tensor logits(const torch::Tensor& x01) const;
+  /// The same with the forward pass under `precision` (bf16: autocast on the model's device),
+  /// returned in fp32 so losses and argmaxes downstream are unaffected by the choice.
+  torch::Tensor logits(const torch::Tensor& x01, Precision precision) const;
   /// Penultimate features N×D for inputs in [0,1].
   torch::Tensor embed(const torch::Tensor& x01) const;
   /// Logits from penultimate features.

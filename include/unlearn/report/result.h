@@ -25,7 +25,8 @@ nlohmann::json model_entry(const std::string& path, const Model& model,
 nlohmann::json data_entry(const std::string& source, const Split& split);
 
 /// `env`: threads, LibTorch version, seed, device, tool version.
-nlohmann::json env_entry(int threads, uint64_t seed, const std::string& device);
+nlohmann::json env_entry(int threads, uint64_t seed, const std::string& device,
+                         const std::string& precision = "fp32");
 
 /// `trace`: one object per record: {"step": n, <name>: value, ...}.
 nlohmann::json trace_entry(const std::vector<TraceRecord>& trace);

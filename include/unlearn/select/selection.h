@@ -101,4 +101,8 @@ struct SplitOptions {
 Split make_split(const Selection& selection, const DataBundle& bundle,
                  const SplitOptions& options = {});
 
+/// A seeded random share of `rows` (int64 indices), at least one row when `rows` is not empty,
+/// returned in ascending order. share >= 1 returns `rows` unchanged.
+torch::Tensor subsample_rows(const torch::Tensor& rows, double share, uint64_t seed);
+
 }  // namespace unlearn

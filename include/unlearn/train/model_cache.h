@@ -18,10 +18,11 @@ namespace unlearn {
 std::string model_cache_dir();
 
 /// Digest of one training run: the inputs and labels, the training rows, the spec's
-/// architecture, options, input spec and class names (not its provenance), and the recipe.
+/// architecture, options, input spec and class names (not its provenance), the recipe and the
+/// precision of the forward passes.
 std::string training_key(const torch::Tensor& inputs, const torch::Tensor& labels,
                          const torch::Tensor& rows, const ModelSpec& spec,
-                         const TrainOptions& recipe);
+                         const TrainOptions& recipe, Precision precision = Precision::fp32);
 
 class ModelCache {
  public:

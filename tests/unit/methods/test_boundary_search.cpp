@@ -123,6 +123,28 @@ TEST(BoundarySearch, NoiseLawsHaveTheirTextbookMoments) {
   EXPECT_THROW(sample_noise("poisson", like, gen), InvalidArgument);
 }
 
+TEST(BoundarySearch, AGivenFirstGradientGivesTheSamePointsAsComputingIt) {
+  Linear model;
+  auto data_gen = at::detail::createCPUGenerator(2);
+  auto x = torch::rand({16, 2, 1, 1}, data_gen);
+  auto y = torch::zeros({16}, torch::kInt64);
+  for (const char* reduction : {"sum", "mean"}) {
+    auto opts = BoundarySearchOptions().epsilon(0.1).inner_steps(2).gamma(0.3).reduction(reduction);
+    auto gen_a = at::detail::createCPUGenerator(5), gen_b = at::detail::createCPUGenerator(5);
+    auto computed = boundary_search(model, x, y, opts, 0.0, gen_a);
+    auto given =
+        boundary_search(model, x, y, opts, 0.0, gen_b, input_gradient(model, x, y, reduction));
+    EXPECT_TRUE(torch::equal(computed.x_star, given.x_star)) << reduction;
+  }
+  // "mean" is the per-sample gradient divided by the batch size.
+  EXPECT_TRUE(torch::allclose(input_gradient(model, x, y, "mean") * 16.0,
+                              input_gradient(model, x, y, "sum")));
+  auto gen = at::detail::createCPUGenerator(0);
+  EXPECT_THROW(
+      boundary_search(model, x, y, BoundarySearchOptions(), 0.0, gen, torch::zeros({3, 2, 1, 1})),
+      InvalidArgument);
+}
+
 TEST(BoundarySearch, RejectsBadOptions) {
   EXPECT_THROW(BoundarySearchOptions().epsilon(0).validate(), InvalidArgument);
   EXPECT_THROW(BoundarySearchOptions().inner_steps(0).validate(), InvalidArgument);

@@ -1,4 +1,6 @@
+#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include "methods/tiny_problem.h"
@@ -7,6 +9,7 @@
 #include "unlearn/methods/psg.h"
 #include "unlearn/methods/registry.h"
 #include "unlearn/metrics/accuracy.h"
+#include "unlearn/models/flops.h"
 #include "unlearn/train/trainer.h"
 
 namespace unlearn {
@@ -44,6 +47,56 @@ TEST_P(PsgSeeds, ForgetsTheForgetSetAndNeverMutatesItsInput) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, PsgSeeds, ::testing::Values(1, 2, 3, 4));
+
+TEST(Psg, Bf16AutocastStillForgetsAndKeepsWeightsInFp32) {
+  auto p = make_problem(2);
+  NullObserver obs;
+  auto result =
+      Psg(fast_options()).run(p.model, p.udata, RunContext().precision(Precision::bf16), obs);
+  EXPECT_LT(forget_accuracy(result.model, p), 20.0);
+  for (const auto& t : result.model.parameters()) EXPECT_EQ(t.scalar_type(), torch::kFloat32);
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());
+}
+
+TEST(Psg, SummaryCountsTheLoopsFlopsAndTime) {
+  auto p = make_problem(3);
+  NullObserver obs;
+  auto result = Psg(fast_options().passes(1)).run(p.model, p.udata, RunContext(), obs);
+  // 40 forget rows in 5 batches of 8; per row: search (4 forwards + 4 input backwards), the
+  // reference logits, and the update (forward + weight backward).
+  const ForwardCost cost = forward_cost(p.model);
+  const double expected = pass_flops(cost, 40, 5, 4, 0) + pass_flops(cost, 40, 1, 0, 1);
+  EXPECT_DOUBLE_EQ(result.summary["flops"].get<double>(), expected);
+  EXPECT_GT(result.summary["loop_seconds"].get<double>(), 0.0);
+  EXPECT_GT(result.summary["gflops_per_second"].get<double>(), 0.0);
+}
+
+TEST(Psg, OneStepSearchesOfTheFrozenOriginalReuseEachSamplesGradientAfterThePassItIsMadeIn) {
+  auto p = make_problem(4);
+  NullObserver obs;
+  auto result =
+      Psg(fast_options().inner_steps(1).passes(3)).run(p.model, p.udata, RunContext(), obs);
+  EXPECT_TRUE(result.summary["gradient_cache"].get<bool>());
+  // 40 forget rows: their search gradients once, then per drawn row the reference logits at x*
+  // and the update's forward and weight backward, over 3 passes.
+  const ForwardCost cost = forward_cost(p.model);
+  EXPECT_DOUBLE_EQ(result.summary["flops"].get<double>(),
+                   pass_flops(cost, 40, 1, 1, 0) + pass_flops(cost, 120, 2, 0, 1));
+  EXPECT_LT(forget_accuracy(result.model, p), 20.0);
+  auto current = Psg(fast_options().inner_steps(1).reference("current"))
+                     .run(p.model, p.udata, RunContext(), obs);
+  EXPECT_FALSE(current.summary["gradient_cache"].get<bool>());
+}
+
+TEST(Psg, RunsOnCudaWhereAGpuIsPresent) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  auto p = make_problem(1);
+  NullObserver obs;
+  auto result = Psg(fast_options()).run(p.model, p.udata, RunContext().device(torch::kCUDA), obs);
+  result.model.to(torch::kCPU);
+  EXPECT_LT(forget_accuracy(result.model, p), 20.0);
+  EXPECT_TRUE(p.model.device().is_cpu());
+}
 
 TEST(Psg, AnEmptyForgetSetChangesNothing) {
   auto p = make_problem(6);

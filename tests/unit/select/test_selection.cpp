@@ -348,5 +348,18 @@ TEST(MakeSplit, EmptyOrEverythingNeedsAllowEmpty) {
   EXPECT_EQ(every.train.retain.numel(), 0);
 }
 
+TEST(SubsampleRows, TakesASeededSortedShareOfTheRows) {
+  auto rows = torch::arange(100, 200, torch::kInt64);
+  auto a = subsample_rows(rows, 0.25, 7);
+  ASSERT_EQ(a.numel(), 25);
+  EXPECT_TRUE(torch::equal(a, std::get<0>(a.sort())));
+  EXPECT_TRUE(torch::isin(a, rows).all().item<bool>());
+  EXPECT_EQ(std::get<0>(at::_unique(a)).numel(), 25);  // no row twice
+  EXPECT_TRUE(torch::equal(a, subsample_rows(rows, 0.25, 7)));
+  EXPECT_FALSE(torch::equal(a, subsample_rows(rows, 0.25, 8)));
+  EXPECT_TRUE(torch::equal(subsample_rows(rows, 1.0, 7), rows));
+  EXPECT_EQ(subsample_rows(rows, 0.001, 7).numel(), 1);  // never empty
+}
+
 }  // namespace
 }  // namespace unlearn

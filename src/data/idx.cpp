@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -173,8 +174,17 @@ IdxArray read_idx_file(const std::string& path) {
   }
 
   const int64_t data_start = 4 + 4 * int64_t{ndims};
-  out.data.resize(static_cast<size_t>(elements));
-  const int64_t got_data = in.read(out.data.data(), elements);
+  // Grown as data arrives, so a header promising far more than the file holds costs no more
+  // memory than the file itself.
+  constexpr int64_t kGrowth = int64_t{64} << 20;
+  int64_t got_data = 0;
+  while (got_data < elements) {
+    const int64_t want = std::min(kGrowth, elements - got_data);
+    out.data.resize(static_cast<size_t>(got_data + want));
+    const int64_t got = in.read(out.data.data() + got_data, want);
+    got_data += got;
+    if (got < want) break;
+  }
   if (got_data < elements) throw_truncated(in, path, data_start, elements, got_data, "data");
 
   uint8_t extra = 0;

@@ -9,9 +9,12 @@
 #include <tuple>
 
 #include "job_support.h"
+#include "manifest.h"
 #include "unlearn/compose/merge.h"
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
+#include "unlearn/core/json_text.h"
+#include "unlearn/core/sha256.h"
 #include "unlearn/jobs/sweep.h"
 #include "unlearn/metrics/output_cache.h"
 #include "unlearn/models/provenance.h"
@@ -144,6 +147,7 @@ nlohmann::json run_compose_job(const ComposeJob& job, const RunContext& context,
   check_usage(job);
   check_output_path(job.out, job.force, "--out");
   if (!job.report.empty()) check_output_path(job.report, job.force, "--report");
+  if (job.manifest) check_output_path(manifest::path_for(job.out), job.force, "--out (manifest)");
   const Loaded loaded = load_sources(job);
   std::vector<MergeSource> all = loaded.sources;
   if (loaded.base) all.insert(all.begin(), {&*loaded.base, job.base});
@@ -248,12 +252,66 @@ nlohmann::json run_compose_job(const ComposeJob& job, const RunContext& context,
                       {"evaluate", seconds_since(eval_start)}};
   result["method"] = {{"name", "compose"}, {"options", options}};
   if (!search_summary.is_null()) result["search"] = search_summary;
-  result["env"] = env_entry(context.threads(), context.seed(), device_name(context));
+  result["env"] = env_entry(context.threads(), context.seed(), device_name(context),
+                            precision_name(context.precision()));
   result["trace"] = trace_entry(trace);
 
+  // Inputs are hashed before the output is written: with --force, --out may replace one.
+  std::vector<std::pair<std::string, std::string>> inputs;
+  for (size_t i = 0; i < job.models.size(); ++i) {
+    inputs.push_back({"model." + std::to_string(i), job.models[i]});
+  }
+  inputs.push_back({"base", job.base});
+  inputs.push_back({"original", job.original});
+  inputs.push_back({"retrain", job.retrain});
+  const auto input_digests = job.manifest || !job.registry.empty()
+                                 ? manifest::digest_files(inputs)
+                                 : std::map<std::string, std::string>{};
   composite->save(job.out, job.force, "--out");
   if (!job.report.empty()) {
-    write_text_atomically(job.report, result.dump(2) + "\n", job.force, "--report");
+    write_text_atomically(job.report, json_text(result, 2) + "\n", job.force, "--report");
+  }
+  if (job.manifest) {
+    manifest::RunFacts facts;
+    facts.command = "compose";
+    facts.files = inputs;
+    facts.files.push_back({"output", job.out});
+    facts.digests = input_digests;
+    facts.files.push_back({"report", job.report});
+    facts.data_source = job.data;
+    facts.data_options = job.data_options;
+    facts.bundle = bundle ? &*bundle : nullptr;
+    facts.forget = job.forget;
+    facts.split = split ? &*split : nullptr;
+    facts.include_ids = job.manifest_ids;
+    facts.config = {{"operator", job.op}, {"options", options}};
+    facts.result = result;
+    write_text_atomically(manifest::path_for(job.out),
+                          json_text(manifest::make(facts, context), 2) + "\n", job.force,
+                          "--out (manifest)");
+  }
+  if (!job.registry.empty()) {
+    RunRecord run;
+    run.command = "compose";
+    run.model_path = job.out;
+    for (size_t i = 0; i < job.models.size(); ++i) {
+      run.parent_sha256.push_back(input_digests.at("model." + std::to_string(i)));
+    }
+    if (!job.base.empty()) run.parent_sha256.push_back(input_digests.at("base"));
+    run.data = split ? job.data : "";
+    run.selection = job.forget;
+    run.n_forget = split ? split->train.forget.numel() : 0;
+    run.method = "compose " + job.op;
+    if (result.contains("models") && result["models"].contains("unlearned")) {
+      run.metrics = result["models"]["unlearned"]["metrics"];
+    }
+    if (result.contains("avg_gap")) run.metrics["avg_gap"] = result["avg_gap"];
+    run.details = {{"parents", job.models},
+                   {"report", job.report},
+                   {"manifest", job.manifest ? manifest::path_for(job.out) : ""},
+                   {"options", options},
+                   {"env", result["env"]}};
+    record_run(job.registry, std::move(run));
   }
   return result;
 }

@@ -22,6 +22,18 @@ std::string utc_now() {
   return buf;
 }
 
+void record_run(const std::string& registry, RunRecord run) {
+  if (registry.empty()) return;
+  try {
+    run.model_sha256 = sha256_file(run.model_path);
+    if (run.created.empty()) run.created = utc_now();
+    Registry(registry).add(run);
+  } catch (const Error& e) {
+    throw IoError(detail::concat(run.model_path, " was written, but the run registry could not ",
+                                 "record the run (use --no-registry to skip it): ", e.what()));
+  }
+}
+
 std::string device_name(const RunContext& context) { return context.device().str(); }
 
 /// Checks that a model can be applied to a data source.

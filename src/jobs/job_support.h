@@ -14,9 +14,15 @@
 #include "unlearn/metrics/evaluator.h"
 #include "unlearn/metrics/output_cache.h"
 #include "unlearn/models/model.h"
+#include "unlearn/registry/run_registry.h"
 #include "unlearn/select/selection.h"
 
 namespace unlearn::job_support {
+
+/// Adds `run` to the registry file `registry` (nothing when empty), after its model was
+/// written: fills the model's digest and the time. Throws IoError saying the model exists but
+/// the run could not be recorded.
+void record_run(const std::string& registry, RunRecord run);
 
 double seconds_since(std::chrono::steady_clock::time_point start);
 std::string utc_now();

@@ -7,8 +7,10 @@
 #include <map>
 
 #include "job_support.h"
+#include "manifest.h"
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
+#include "unlearn/core/json_text.h"
 #include "unlearn/core/parse.h"
 #include "unlearn/core/sha256.h"
 #include "unlearn/data/source.h"
@@ -133,9 +135,19 @@ nlohmann::json run_train_job(const TrainJob& job, const DataBundle& bundle,
                              {"train_time_s", report.seconds},
                              {"final_loss", report.final_loss},
                              {"threads", context.threads()},
+                             {"precision", precision_name(context.precision())},
                              {"torch_version", torch_version()},
                              {"created", utc_now()}};
   model.save(job.out, job.force, "--out");
+  RunRecord run;
+  run.command = "train";
+  run.model_path = job.out;
+  run.data = job.data;
+  run.selection = job.exclude;
+  run.n_forget = selection.is_null() ? 0 : selection["n_excluded"].get<int64_t>();
+  run.metrics = {{"final_loss", report.final_loss}};
+  run.details = model.spec().provenance;
+  record_run(job.registry, std::move(run));
   return {{"out", job.out},
           {"arch", job.arch},
           {"n_train", rows.numel()},
@@ -146,6 +158,7 @@ nlohmann::json run_train_job(const TrainJob& job, const DataBundle& bundle,
 nlohmann::json run_forget_job(const ForgetJob& job, const RunContext& context, Observer& observer) {
   check_output_path(job.out, job.force, "--out");
   if (!job.report.empty()) check_output_path(job.report, job.force, "--report");
+  if (job.manifest) check_output_path(manifest::path_for(job.out), job.force, "--out (manifest)");
   make_method(job.method, job.method_options);  // bad options fail before any work
   Model::load(job.model);                       // so does an unreadable model
   return run_forget_job(job, load_data(job.data, job.data_options), context, observer);
@@ -155,6 +168,7 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
                               const RunContext& context, Observer& observer) {
   check_output_path(job.out, job.force, "--out");
   if (!job.report.empty()) check_output_path(job.report, job.force, "--report");
+  if (job.manifest) check_output_path(manifest::path_for(job.out), job.force, "--out (manifest)");
   auto method = make_method(job.method, job.method_options);
 
   Model original = Model::load(job.model);
@@ -162,10 +176,21 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
   if (!job.retrain.empty()) retrain = Model::load(job.retrain);
   check_compatible(original, bundle, job.model);
   if (retrain) check_compatible(*retrain, bundle, job.retrain);
+  if (job.input_size > 0 && job.input_size != original.spec().input.size) {
+    throw UsageError(detail::concat("--input-size ", job.input_size, ": ", job.model, " takes ",
+                                    original.spec().input.size, "x", original.spec().input.size,
+                                    " inputs; the size is set when training (unlearn train "
+                                    "--input-size)"));
+  }
+  if (!(job.retain_share > 0 && job.retain_share <= 1)) {
+    throw UsageError(
+        detail::concat("--retain-share: expected a share in (0,1], got ", job.retain_share));
+  }
   Split split = split_for(job.forget, bundle, job.allow_empty, "--forget", &original, "--model");
 
   EvalData data = make_eval_data(bundle, original.spec().input);
-  UnlearnData udata{data.train_inputs, data.train_labels, split.train.forget, split.train.retain};
+  UnlearnData udata{data.train_inputs, data.train_labels, split.train.forget,
+                    subsample_rows(split.train.retain, job.retain_share, context.seed())};
 
   seed_everything(context.seed());
   const auto start = std::chrono::steady_clock::now();
@@ -181,6 +206,7 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
                                        {"method_options", method->options_json()},
                                        {"unlearn_time_s", unlearn_seconds},
                                        {"threads", context.threads()},
+                                       {"precision", precision_name(context.precision())},
                                        {"torch_version", torch_version()},
                                        {"created", utc_now()}};
 
@@ -207,12 +233,62 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
                       {"summary", unlearned.summary}};
   result["data"] = data_entry(job.data, split);
   result["data"]["class_names"] = bundle.train.class_names;
-  result["env"] = env_entry(context.threads(), context.seed(), device_name(context));
+  if (job.retain_share < 1) result["data"]["n_retain_used"] = udata.retain.numel();
+  result["env"] = env_entry(context.threads(), context.seed(), device_name(context),
+                            precision_name(context.precision()));
   result["trace"] = trace_entry(unlearned.trace);
 
+  // Inputs are hashed before the output is written: with --force, --out may replace one.
+  const std::vector<std::pair<std::string, std::string>> inputs{{"model", job.model},
+                                                                {"retrain", job.retrain}};
+  const auto input_digests = job.manifest || !job.registry.empty()
+                                 ? manifest::digest_files(inputs)
+                                 : std::map<std::string, std::string>{};
   unlearned.model.save(job.out, job.force, "--out");
   if (!job.report.empty()) {
-    write_text_atomically(job.report, result.dump(2) + "\n", job.force, "--report");
+    write_text_atomically(job.report, json_text(result, 2) + "\n", job.force, "--report");
+  }
+  if (job.manifest) {
+    manifest::RunFacts facts;
+    facts.command = "forget";
+    facts.files = {{"model", job.model},
+                   {"retrain", job.retrain},
+                   {"output", job.out},
+                   {"report", job.report}};
+    facts.digests = input_digests;
+    facts.data_source = job.data;
+    facts.data_options = job.data_options;
+    facts.bundle = &bundle;
+    facts.forget = job.forget;
+    facts.split = &split;
+    facts.include_ids = job.manifest_ids;
+    facts.config = {{"method", method->name()},
+                    {"options", method->options_json()},
+                    {"retain_share", job.retain_share},
+                    {"allow_empty", job.allow_empty}};
+    facts.result = result;
+    write_text_atomically(manifest::path_for(job.out),
+                          json_text(manifest::make(facts, context), 2) + "\n", job.force,
+                          "--out (manifest)");
+  }
+  if (!job.registry.empty()) {
+    RunRecord run;
+    run.command = "forget";
+    run.model_path = job.out;
+    run.parent_sha256 = {input_digests.at("model")};
+    run.data = job.data;
+    run.selection = job.forget;
+    run.n_forget = split.train.forget.numel();
+    run.method = method->name();
+    run.metrics = result["models"]["unlearned"]["metrics"];
+    if (result.contains("avg_gap")) run.metrics["avg_gap"] = result["avg_gap"];
+    run.details = {{"parent", job.model},
+                   {"report", job.report},
+                   {"manifest", job.manifest ? manifest::path_for(job.out) : ""},
+                   {"method_options", method->options_json()},
+                   {"env", result["env"]},
+                   {"time_s", result["time_s"]}};
+    record_run(job.registry, std::move(run));
   }
   return result;
 }
@@ -248,7 +324,8 @@ nlohmann::json run_eval_job(const EvalJob& job, const RunContext& context, Obser
   add_relearn(job.relearn, result, "model", model, data, split, context);
   result["data"] = data_entry(job.data, split);
   result["data"]["class_names"] = bundle.train.class_names;
-  result["env"] = env_entry(context.threads(), context.seed(), device_name(context));
+  result["env"] = env_entry(context.threads(), context.seed(), device_name(context),
+                            precision_name(context.precision()));
   return result;
 }
 

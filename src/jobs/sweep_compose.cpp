@@ -12,6 +12,7 @@
 #include "unlearn/compose/search.h"
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
+#include "unlearn/core/json_text.h"
 #include "unlearn/metrics/evaluator.h"
 #include "unlearn/models/model.h"
 
@@ -67,8 +68,8 @@ nlohmann::json compose_sweep_trials(const fs::path& dir, const std::string& forg
       {"sources", {kind_path, hard_path}},
       {"weights", found.summary["candidates"][found.summary["chosen"].get<size_t>()]["weights"]}};
   composite.save((dir / "compose" / "model.pt").string(), true, "--out");
-  write_text_atomically((dir / "compose" / "search.json").string(), found.summary.dump(2) + "\n",
-                        true, "--out");
+  write_text_atomically((dir / "compose" / "search.json").string(),
+                        json_text(found.summary, 2) + "\n", true, "--out");
   const size_t chosen = found.summary["chosen"];
   return {{"retaining", {{"trial", trials[*kind]}, {"values", evaluated(kind_model)}}},
           {"forgetting", {{"trial", trials[*hard]}, {"values", evaluated(hard_model)}}},

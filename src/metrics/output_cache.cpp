@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "unlearn/core/atomic_file.h"
+#include "unlearn/core/json_text.h"
 #include "unlearn/core/sha256.h"
 
 namespace unlearn {
@@ -94,7 +95,7 @@ void OutputCache::store_entry(const std::string& model_path, const std::string& 
     std::error_code ec;
     fs::create_directories(dir_, ec);
     write_text_atomically(entry_path(model_path, data_key + "|" + split_key, ".json"),
-                          entry.dump() + "\n", /*force=*/true, "output cache");
+                          json_text(entry) + "\n", /*force=*/true, "output cache");
   } catch (const std::exception&) {
     // Not being able to cache never fails a run.
   }

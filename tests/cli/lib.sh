@@ -6,6 +6,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
 export UNLEARN_CACHE_DIR="$WORK/cache"
+export UNLEARN_REGISTRY="$WORK/registry.sqlite"
 "$MAKE_TINY" "$WORK" || { echo "FAIL: make_tiny_idx"; exit 1; }
 DATA="idx:$WORK"
 failures=0

@@ -20,6 +20,32 @@ done
 grep -q '"n_forget_train": 40' psg.json || fail "psg.json: expected 40 forget samples"
 grep -q 'psg' out.txt || fail "forget did not print its table"
 
+# The run registry: train -> psg.pt -> v3.pt is one lineage, newest first.
+expect_exit 0 "forget a second request" -- "$UNLEARN" forget --model psg.pt --data "$DATA" \
+  --forget 'class == 1' --passes 1 --out v3.pt --quiet
+expect_exit 0 "history" -- "$UNLEARN" history v3.pt
+[ "$(grep -c -E '^[0-9]+ ' out.txt)" = 3 ] || fail "history v3.pt: expected 3 runs"
+head -2 out.txt | tail -1 | grep -q 'class == 1' || fail "history: the newest run should come first"
+grep -q 'train' out.txt || fail "history: the lineage should end at the training run"
+expect_exit 0 "forget --no-registry" -- "$UNLEARN" forget --model psg.pt --data "$DATA" \
+  --forget 'class == 2' --passes 1 --out unrecorded.pt --no-registry --quiet
+expect_exit 1 "history of an unrecorded model" -- "$UNLEARN" history unrecorded.pt
+grep -q "no run in" err.txt || fail "history of an unrecorded model: expected 'no run in'"
+
+# The audit manifest: verify recomputes it; a changed output is a mismatch (exit 1).
+[ -f psg.pt.manifest.json ] || fail "forget did not write psg.pt.manifest.json"
+grep -q '"ids_sha256"' psg.pt.manifest.json || fail "the manifest lacks the forgotten ids' digest"
+grep -q '"ids": \[' psg.pt.manifest.json && fail "the ids themselves need --manifest-ids"
+expect_exit 0 "verify" -- "$UNLEARN" verify psg.pt.manifest.json --quiet
+grep -q " 0 mismatches" out.txt || fail "verify of an untouched run: expected 0 mismatches"
+grep -q "metric unlearned.UA" out.txt || fail "verify should recompute the unlearned model's UA"
+expect_exit 0 "forget --manifest-ids" -- "$UNLEARN" forget --model orig.pt --data "$DATA" \
+  --forget 'class == 3' --passes 1 --out ids.pt --manifest-ids --no-registry --quiet
+grep -q '"ids": \[' ids.pt.manifest.json || fail "--manifest-ids: the manifest lacks the ids"
+printf 'x' >>ids.pt
+expect_exit 1 "verify a changed output" -- "$UNLEARN" verify ids.pt.manifest.json --quiet
+grep -q "MISMATCH  file output" out.txt || fail "verify: a changed output must be a mismatch"
+
 expect_exit 0 "forget boundary-shrink" -- "$UNLEARN" forget --model orig.pt --data "$DATA" \
   --forget 'class == 0' --method boundary-shrink --out bs.pt --report bs.json --passes 2 --quiet
 expect_exit 0 "forget with a YAML config" -- bash -c "printf 'lr: 0.01\npasses: 1\nquantize: false\n' > cfg.yaml &&
@@ -32,6 +58,17 @@ grep -q '"quantize": false' cfg.json || fail "config quantize: false was not app
 expect_exit 0 "forget random subset" -- "$UNLEARN" forget --model orig.pt --data "$DATA" \
   --forget 'random(0.1, 3)' --out rnd.pt --report rnd.json --passes 1 --quiet
 grep -q '"FTA"' rnd.json && fail "a random() selection has no test part: FTA must be absent"
+
+expect_exit 0 "forget --precision bf16 --retain-share" -- "$UNLEARN" forget --model orig.pt \
+  --data "$DATA" --forget 'class == 0' --retain-weight 0.5 --retain-share 0.5 --precision bf16 \
+  --input-size 8 --passes 1 --out bf16.pt --report bf16.json --quiet
+grep -q '"precision": "bf16"' bf16.json || fail "bf16.json: env.precision should be bf16"
+grep -q '"n_retain_used": 180' bf16.json || fail "bf16.json: expected half of 360 retain rows used"
+grep -q '"gflops_per_second"' bf16.json || fail "bf16.json: PSG summary lacks gflops_per_second"
+expect_exit 2 "forget --input-size mismatch" -- "$UNLEARN" forget --model orig.pt --data "$DATA" \
+  --forget 'class == 0' --input-size 32 --out never.pt
+grep -q "takes 8x8" err.txt || fail "--input-size mismatch: message should name the model's size"
+[ -e never.pt ] && fail "--input-size mismatch left an output file"
 
 expect_exit 0 "eval --json" -- "$UNLEARN" eval --model psg.pt --data "$DATA" --forget 'class == 0' \
   --original orig.pt --retrain re.pt --json

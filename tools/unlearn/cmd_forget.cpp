@@ -37,8 +37,23 @@ void register_forget(CLI::App& app, const std::string& method_name) {
                 "evaluate every model afresh (no reuse of cached outputs)");
   sub->add_flag("--relearn", job->relearn,
                 "also count the fine-tuning steps on D_f that restore the original's accuracy");
+  sub->add_option("--input-size", job->input_size,
+                  "check that the model takes SxS inputs (the size is set by train --input-size)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--retain-share", job->retain_share,
+                  "share of the retain set the method may use, a seeded random subset "
+                  "(metrics still use all of it)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   add_data_options(sub, job->data_options);
   add_common_options(sub, *common);
+  add_registry_options(sub, job->registry);
+  job->manifest = true;
+  sub->add_flag_callback(
+      "--no-manifest", [job] { job->manifest = false; },
+      "do not write the audit manifest OUT.manifest.json");
+  sub->add_flag("--manifest-ids", job->manifest_ids,
+                "list the forgotten sample ids in the manifest (by default only their digest)");
 
   // The chosen method's own options; values stay text until the method parses them.
   auto values = std::make_shared<std::map<std::string, std::string>>();

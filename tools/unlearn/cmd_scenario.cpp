@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "console.h"
+#include "unlearn/core/json_text.h"
 #include "unlearn/jobs/scenario.h"
 
 namespace unlearn::cli {
@@ -20,7 +21,7 @@ void add_output_options(CLI::App* sub, std::string& out, std::string& format, bo
 }
 
 void print_summary(const nlohmann::json& summary, bool quiet) {
-  if (!quiet) std::printf("%s\n", summary.dump(2).c_str());
+  if (!quiet) std::printf("%s\n", json_text(summary, 2).c_str());
 }
 
 }  // namespace

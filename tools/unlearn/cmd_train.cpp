@@ -32,7 +32,9 @@ void register_train(CLI::App& app) {
   sub->add_option("--normalize", job->normalize,
                   "input normalisation: data (the training images' statistics) or MEAN,STD")
       ->capture_default_str();
-  sub->add_option("--epochs", *epochs, "training epochs")->capture_default_str();
+  sub->add_option("--epochs", *epochs, "training epochs")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   sub->add_option("--batch", *batch, "batch size")->capture_default_str();
   sub->add_option("--lr", *lr, "peak learning rate")->capture_default_str();
   sub->add_option("--momentum", *momentum, "SGD momentum")->capture_default_str();
@@ -49,6 +51,7 @@ void register_train(CLI::App& app) {
   sub->add_option("--reference", job->reference,
                   "model whose features rank samples for outliers() in --exclude (the original)");
   add_common_options(sub, *common);
+  add_registry_options(sub, job->registry);
 
   sub->callback([=] {
     RunContext context = common->apply();

@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
     cli::register_scenario(app);
     cli::register_inspect(app);
     cli::register_compose(app);
+    cli::register_history(app);
+    cli::register_verify(app);
 
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 parses a reversed list
     try {

@@ -47,6 +47,9 @@ struct ComposeJob {
   std::string report;  // optional result JSON
   bool force = false;
   bool use_cache = true;
+  std::string registry;   // run registry file that records the run; empty: none
+  bool manifest = false;  // write OUT.manifest.json (include/unlearn/jobs/verify.h)
+  bool manifest_ids = false;
 };
 
 /// Runs the job; returns the result JSON (what --report writes).

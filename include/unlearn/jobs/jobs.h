@@ -32,6 +32,7 @@ struct TrainJob {
   TrainOptions recipe;
   std::string out;
   bool force = false;
+  std::string registry;  // run registry file that records the run; empty: none
 };
 nlohmann::json run_train_job(const TrainJob& job, const RunContext& context, Observer& observer);
 /// The same on data already loaded (`job.data` then only names it in the provenance).
@@ -56,6 +57,15 @@ struct ForgetJob {
   bool use_cache = true;
   /// Also measure relearn time (metrics/relearn.h) of the unlearned and retrained models.
   bool relearn = false;
+  /// When > 0, the input size the model must take (a check: the size is fixed by training).
+  int64_t input_size = 0;
+  /// Share of D_r (a seeded random subset) handed to the method; metrics still use all of it.
+  double retain_share = 1.0;
+  std::string registry;  // run registry file that records the run; empty: none
+  /// Write the audit manifest OUT.manifest.json (include/unlearn/jobs/verify.h), with the
+  /// forgotten sample ids themselves when `manifest_ids`.
+  bool manifest = false;
+  bool manifest_ids = false;
 };
 nlohmann::json run_forget_job(const ForgetJob& job, const RunContext& context, Observer& observer);
 /// The same on data already loaded (`job.data` then only names it in the result).

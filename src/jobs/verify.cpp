@@ -32,7 +32,8 @@ nlohmann::json read_manifest(const std::string& path) {
   text << in.rdbuf();
   const auto m = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
   auto require = [&](bool ok, const char* what) {
-    if (!ok) throw FormatError(detail::concat("verify: ", path, ": not an unlearn manifest (", what, ")"));
+    if (!ok)
+      throw FormatError(detail::concat("verify: ", path, ": not an unlearn manifest (", what, ")"));
   };
   require(!m.is_discarded() && m.is_object(), "not a JSON object");
   require(m.contains("manifest_version"), "no manifest_version");
@@ -42,11 +43,11 @@ nlohmann::json read_manifest(const std::string& path) {
                 file.contains("sha256") && file["sha256"].is_string(),
             "a file entry lacks path or sha256");
   }
-  require(!m.contains("data") || (m["data"].is_object() && m["data"].contains("source") &&
-                                  m["data"]["source"].is_string() &&
-                                  m["data"].contains("options") &&
-                                  m["data"]["options"].is_object()),
-          "data lacks source or options");
+  require(
+      !m.contains("data") || (m["data"].is_object() && m["data"].contains("source") &&
+                              m["data"]["source"].is_string() && m["data"].contains("options") &&
+                              m["data"]["options"].is_object()),
+      "data lacks source or options");
   require(!m.contains("forget") || (m["forget"].is_object() && m["forget"].contains("expression") &&
                                     m["forget"]["expression"].is_string()),
           "forget lacks its expression");
@@ -184,8 +185,7 @@ VerifyReport run_verify_job(const VerifyJob& job, const RunContext& base_context
       }
       const double a = now[name].get<double>(), b = value.get<double>();
       const bool same = std::fabs(a - b) <= job.tolerance;
-      check(what, same,
-            same ? detail::concat(a) : detail::concat(a, ", manifest has ", b));
+      check(what, same, same ? detail::concat(a) : detail::concat(a, ", manifest has ", b));
     }
   }
   return report;

@@ -105,9 +105,9 @@ Registry::Registry(const std::string& path, int busy_timeout_ms) : path_(path) {
   if (ec) {
     throw IoError(detail::concat("registry ", path, ": cannot create its folder: ", ec.message()));
   }
-  const int rc = sqlite3_open_v2(path.c_str(), &db_,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
@@ -167,8 +167,8 @@ int64_t Registry::add(const RunRecord& run) {
     insert.step();
     const int64_t id = sqlite3_last_insert_rowid(db_);
     for (size_t i = 0; i < run.parent_sha256.size(); ++i) {
-      Statement parent(db_, "INSERT INTO parents(run_id, position, parent_sha256) VALUES(?1, ?2, ?3)",
-                       path_);
+      Statement parent(
+          db_, "INSERT INTO parents(run_id, position, parent_sha256) VALUES(?1, ?2, ?3)", path_);
       parent.bind(1, id).bind(2, static_cast<int64_t>(i)).bind(3, run.parent_sha256[i]);
       parent.step();
     }
@@ -239,7 +239,10 @@ std::string format_lineage(const std::vector<RunRecord>& chain) {
   header.push_back("model");
   std::vector<std::vector<std::string>> rows{header};
   for (const auto& r : chain) {
-    std::vector<std::string> row{std::to_string(r.id), r.created, r.command, r.method,
+    std::vector<std::string> row{std::to_string(r.id),
+                                 r.created,
+                                 r.command,
+                                 r.method,
                                  r.selection.empty() ? "-" : r.selection,
                                  std::to_string(r.n_forget)};
     for (const auto& m : metric_names) {

@@ -7,8 +7,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
-    const auto table = unlearn::parse_csv(
-        std::string(reinterpret_cast<const char*>(data), size), "fuzz.csv");
+    const auto table =
+        unlearn::parse_csv(std::string(reinterpret_cast<const char*>(data), size), "fuzz.csv");
     for (size_t c = 0; c < table.header.size(); ++c) {
       std::vector<std::string> values;
       for (const auto& row : table.rows) values.push_back(c < row.size() ? row[c] : "");

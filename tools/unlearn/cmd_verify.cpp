@@ -11,8 +11,9 @@ namespace unlearn::cli {
 
 void register_verify(CLI::App& app) {
   auto* sub = app.add_subcommand(
-      "verify", "recompute the hashes and metrics an audit manifest records; exit 1 on any "
-                "difference");
+      "verify",
+      "recompute the hashes and metrics an audit manifest records; exit 1 on any "
+      "difference");
   auto job = std::make_shared<VerifyJob>();
   auto common = std::make_shared<CommonOptions>();
   sub->add_option("manifest", job->manifest, "OUT.manifest.json written by forget or compose")

@@ -23,7 +23,7 @@
 namespace unlearn {
 
 struct VerifyCheck {
-  std::string what;    // e.g. "file output u.pt", "metric unlearned.UA"
+  std::string what;  // e.g. "file output u.pt", "metric unlearned.UA"
   bool ok = false;
   std::string detail;  // what differed, or what was compared
 };

@@ -1,5 +1,5 @@
-#include <gtest/gtest.h>
 #include <ATen/autocast_mode.h>
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "unlearn/core/error.h"
@@ -21,8 +21,8 @@ TEST(Flops, AllCnnAt32WorkedByHand) {
   // Widths 24 and 48; 3x3 convolutions (the last 1x1) at 32, 16 and 8 pixels; a 48x10 head.
   const int64_t first = 24 * 1 * 9 * 32 * 32;
   const int64_t expected = first + 24 * 24 * 9 * 1024 + 24 * 24 * 9 * 256 + 48 * 24 * 9 * 256 +
-                           48 * 48 * 9 * 256 + 48 * 48 * 9 * 64 + 48 * 48 * 9 * 64 +
-                           48 * 48 * 64 + 48 * 10;
+                           48 * 48 * 9 * 256 + 48 * 48 * 9 * 64 + 48 * 48 * 9 * 64 + 48 * 48 * 64 +
+                           48 * 10;
   const ForwardCost cost = forward_cost(allcnn32());
   EXPECT_EQ(cost.first_macs, first);
   EXPECT_EQ(cost.macs, expected);

@@ -286,9 +286,7 @@ nlohmann::json run_compose_job(const ComposeJob& job, const RunContext& context,
     facts.include_ids = job.manifest_ids;
     facts.config = {{"operator", job.op}, {"options", options}};
     facts.result = result;
-    write_text_atomically(manifest::path_for(job.out),
-                          json_text(manifest::make(facts, context), 2) + "\n", job.force,
-                          "--out (manifest)");
+    manifest::write(facts, job.out, job.force, context);
   }
   if (!job.registry.empty()) {
     RunRecord run;

@@ -267,9 +267,7 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
                     {"retain_share", job.retain_share},
                     {"allow_empty", job.allow_empty}};
     facts.result = result;
-    write_text_atomically(manifest::path_for(job.out),
-                          json_text(manifest::make(facts, context), 2) + "\n", job.force,
-                          "--out (manifest)");
+    manifest::write(facts, job.out, job.force, context);
   }
   if (!job.registry.empty()) {
     RunRecord run;

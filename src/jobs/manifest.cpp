@@ -4,6 +4,8 @@
 #include <filesystem>
 
 #include "job_support.h"
+#include "unlearn/core/atomic_file.h"
+#include "unlearn/core/json_text.h"
 #include "unlearn/core/sha256.h"
 #include "unlearn/metrics/output_cache.h"
 #include "unlearn/report/result.h"
@@ -92,6 +94,11 @@ nlohmann::json make(const RunFacts& facts, const RunContext& context) {
   if (facts.result.contains("goals")) metrics["goals"] = facts.result["goals"];
   m["metrics"] = metrics;
   return m;
+}
+
+void write(const RunFacts& facts, const std::string& out, bool force, const RunContext& context) {
+  write_text_atomically(path_for(out), json_text(make(facts, context), 2) + "\n", force,
+                        "--out (manifest)");
 }
 
 }  // namespace unlearn::manifest

@@ -45,6 +45,10 @@ std::map<std::string, std::string> digest_files(
 /// count; the list with include_ids), configuration, seeds, versions, threads and metrics.
 nlohmann::json make(const RunFacts& facts, const RunContext& context);
 
+/// Writes make(facts, context) to path_for(out), atomically (never over an existing file
+/// without `force`).
+void write(const RunFacts& facts, const std::string& out, bool force, const RunContext& context);
+
 /// SHA-256 of the sorted ids of `rows` in `data` ("\n"-terminated, UTF-8 as stored).
 std::string ids_digest(const Dataset& data, const torch::Tensor& rows,
                        std::vector<std::string>* sorted_ids = nullptr);

@@ -48,12 +48,7 @@ void register_forget(CLI::App& app, const std::string& method_name) {
   add_data_options(sub, job->data_options);
   add_common_options(sub, *common);
   add_registry_options(sub, job->registry);
-  job->manifest = true;
-  sub->add_flag_callback(
-      "--no-manifest", [job] { job->manifest = false; },
-      "do not write the audit manifest OUT.manifest.json");
-  sub->add_flag("--manifest-ids", job->manifest_ids,
-                "list the forgotten sample ids in the manifest (by default only their digest)");
+  add_manifest_options(sub, job->manifest, job->manifest_ids);
 
   // The chosen method's own options; values stay text until the method parses them.
   auto values = std::make_shared<std::map<std::string, std::string>>();

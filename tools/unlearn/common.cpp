@@ -39,6 +39,15 @@ void add_registry_options(CLI::App* sub, std::string& registry) {
       "--no-registry", [&registry] { registry.clear(); }, "do not record this run");
 }
 
+void add_manifest_options(CLI::App* sub, bool& manifest, bool& manifest_ids) {
+  manifest = true;
+  sub->add_flag_callback(
+      "--no-manifest", [&manifest] { manifest = false; },
+      "do not write the audit manifest OUT.manifest.json");
+  sub->add_flag("--manifest-ids", manifest_ids,
+                "list the forgotten sample ids in the manifest (by default only their digest)");
+}
+
 void add_data_options(CLI::App* sub, DataOptions& o) {
   sub->add_option("--label-index", o.label_index,
                   "multi-label arrays (ChestMNIST): the label column to learn")

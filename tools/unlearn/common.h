@@ -28,6 +28,8 @@ void add_data_options(CLI::App* sub, DataOptions& options);
 /// --registry PATH (default: default_registry_path()) and --no-registry, into `registry`
 /// (empty: the run is not recorded).
 void add_registry_options(CLI::App* sub, std::string& registry);
+/// --no-manifest and --manifest-ids; `manifest` starts true (the CLI writes one by default).
+void add_manifest_options(CLI::App* sub, bool& manifest, bool& manifest_ids);
 
 /// Each registers one subcommand on `app`. `method` is the --method value found in the
 /// arguments before parsing, so `forget` can declare that method's options.

@@ -217,8 +217,7 @@ nlohmann::json run_compose_job(const ComposeJob& job, const RunContext& context,
   composite->spec().provenance = {{"command", "compose"},
                                   {"compose", options},
                                   {"threads", context.threads()},
-                                  {"torch_version", torch_version()},
-                                  {"created", utc_now()}};
+                                  {"torch_version", torch_version()}};
   if (!origin.empty()) composite->spec().provenance["origin"] = origin;
   if (!job.forget.empty()) composite->spec().provenance["forget"] = job.forget;
   if (!search_summary.is_null()) {

@@ -1,6 +1,7 @@
 #include "job_support.h"
 
 #include <ctime>
+#include <filesystem>
 #include <optional>
 
 #include "unlearn/core/error.h"
@@ -32,6 +33,20 @@ void record_run(const std::string& registry, RunRecord run) {
     throw IoError(detail::concat(run.model_path, " was written, but the run registry could not ",
                                  "record the run (use --no-registry to skip it): ", e.what()));
   }
+}
+
+std::optional<double> recorded_train_seconds(const std::string& registry, const std::string& path) {
+  if (registry.empty() || !std::filesystem::exists(registry)) return std::nullopt;
+  try {
+    for (const RunRecord& run : Registry(registry).runs_making(sha256_file(path))) {
+      if (run.command == "train" && run.metrics.contains("time_s")) {
+        return run.metrics["time_s"].get<double>();
+      }
+    }
+  } catch (const std::exception&) {
+    // Only an annotation of the result: an unreadable registry does not fail the run.
+  }
+  return std::nullopt;
 }
 
 std::string device_name(const RunContext& context) { return context.device().str(); }

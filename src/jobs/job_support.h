@@ -24,6 +24,11 @@ namespace unlearn::job_support {
 /// the run could not be recorded.
 void record_run(const std::string& registry, RunRecord run);
 
+/// The training time the registry `registry` recorded for the model file `path` (a `train` run
+/// that wrote a file with its digest), or nullopt when there is none or it cannot be read. Model
+/// files hold no times, so equal runs give equal bytes.
+std::optional<double> recorded_train_seconds(const std::string& registry, const std::string& path);
+
 double seconds_since(std::chrono::steady_clock::time_point start);
 std::string utc_now();
 std::string device_name(const RunContext& context);

@@ -82,6 +82,8 @@ void add_relearn(bool enabled, nlohmann::json& result, const std::string& role, 
 
 }  // namespace
 
+std::string checkpoint_path_for(const std::string& out) { return out + ".ckpt"; }
+
 nlohmann::json run_train_job(const TrainJob& job, const RunContext& context, Observer& observer) {
   check_output_path(job.out, job.force, "--out");
   job.recipe.validate();
@@ -123,8 +125,23 @@ nlohmann::json run_train_job(const TrainJob& job, const DataBundle& bundle,
   seed_everything(job.recipe.seed());
   Model model = Model::create(spec);
   auto inputs = to_model_input(bundle.train.images, spec.input);
-  TrainReport report =
-      train_model(model, inputs, bundle.train.labels, rows, job.recipe, context, observer);
+  Checkpointing checkpointing;
+  if (job.checkpoint_every > 0 || job.resume) {
+    checkpointing.path = checkpoint_path_for(job.out);
+    checkpointing.every = job.checkpoint_every;
+    checkpointing.resume = job.resume;
+    // Everything that decides the result except the thread count, which may change on resume.
+    checkpointing.config = {{"command", "train"},
+                            {"data", job.data},
+                            {"data_options", manifest::data_options_json(job.data_options)},
+                            {"exclude", job.exclude},
+                            {"n_train", rows.numel()},
+                            {"spec", spec.to_json()},
+                            {"recipe", recipe_json(job.recipe)},
+                            {"precision", precision_name(context.precision())}};
+  }
+  TrainReport report = train_model(model, inputs, bundle.train.labels, rows, job.recipe, context,
+                                   observer, checkpointing);
 
   model.spec().provenance = {{"command", "train"},
                              {"data", job.data},
@@ -132,20 +149,19 @@ nlohmann::json run_train_job(const TrainJob& job, const DataBundle& bundle,
                              {"n_train", rows.numel()},
                              {"recipe", recipe_json(job.recipe)},
                              {"normalize", job.normalize},
-                             {"train_time_s", report.seconds},
                              {"final_loss", report.final_loss},
                              {"threads", context.threads()},
                              {"precision", precision_name(context.precision())},
-                             {"torch_version", torch_version()},
-                             {"created", utc_now()}};
+                             {"torch_version", torch_version()}};
   model.save(job.out, job.force, "--out");
+  remove_checkpoint(checkpointing);
   RunRecord run;
   run.command = "train";
   run.model_path = job.out;
   run.data = job.data;
   run.selection = job.exclude;
   run.n_forget = selection.is_null() ? 0 : selection["n_excluded"].get<int64_t>();
-  run.metrics = {{"final_loss", report.final_loss}};
+  run.metrics = {{"final_loss", report.final_loss}, {"time_s", report.seconds}};
   run.details = model.spec().provenance;
   record_run(job.registry, std::move(run));
   return {{"out", job.out},
@@ -204,11 +220,9 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
                                        {"forget", job.forget},
                                        {"method", method->name()},
                                        {"method_options", method->options_json()},
-                                       {"unlearn_time_s", unlearn_seconds},
                                        {"threads", context.threads()},
                                        {"precision", precision_name(context.precision())},
-                                       {"torch_version", torch_version()},
-                                       {"created", utc_now()}};
+                                       {"torch_version", torch_version()}};
 
   const auto eval_start = std::chrono::steady_clock::now();
   const OutputCache cache(output_cache_dir());
@@ -223,6 +237,9 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
     const EvalData& rdata = eval_data_for(*retrain, original, data, bundle, own);
     models["retrain"] =
         evaluate_entry(*retrain, job.retrain, rdata, split, context, observer, cached);
+    if (auto seconds = recorded_train_seconds(job.registry, job.retrain)) {
+      models["retrain"].entry["time_s"] = *seconds;
+    }
   }
   add_comparisons(result, models, split);
   add_relearn(job.relearn, result, "unlearned", unlearned.model, data, split, context);

@@ -68,6 +68,7 @@ nlohmann::json model_entry(const std::string& path, const Model& model,
   }
   e["per_group"] = groups;
   const auto& prov = model.spec().provenance;
+  // Model files written before 2026-11-30 carried their training time; newer ones do not.
   if (prov.contains("train_time_s")) e["time_s"] = prov.at("train_time_s");
   return e;
 }

@@ -27,6 +27,10 @@ void BatchStream::reshuffle() {
   cursor_ = 0;
 }
 
+void BatchStream::skip(int64_t batches) {
+  for (int64_t i = 0; i < batches; ++i) next();
+}
+
 int64_t BatchStream::batches_per_pass() const {
   const int64_t n = rows_.numel();
   if (drop_last_ && n >= batch_size_) return n / batch_size_;

@@ -33,7 +33,8 @@ double scheduled_lr(const TrainOptions& options, int64_t step, int64_t total) {
 
 TrainReport train_model(Model& model, const torch::Tensor& inputs01, const torch::Tensor& labels,
                         const torch::Tensor& rows, const TrainOptions& options,
-                        const RunContext& context, Observer& observer) {
+                        const RunContext& context, Observer& observer,
+                        const Checkpointing& checkpointing) {
   options.validate();
   UNLEARN_CHECK(inputs01.size(0) == labels.size(0), "train: ", inputs01.size(0), " inputs but ",
                 labels.size(0), " labels");
@@ -51,11 +52,25 @@ TrainReport train_model(Model& model, const torch::Tensor& inputs01, const torch
   const int64_t total = per_epoch * options.epochs();
 
   TrainReport report;
+  // The epoch's running sums travel with a checkpoint, so a resumed epoch reports the same loss.
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0;
+  int64_t first_step = 0;
+  if (auto saved = load_checkpoint(checkpointing, model, optimizer)) {
+    first_step = saved->step;
+    UNLEARN_CHECK(first_step >= 0 && first_step <= total, checkpointing.path, ": step ", first_step,
+                  " is outside this run's ", total, " steps");
+    loss_sum = saved->counters.value("loss_sum", 0.0);
+    correct = saved->counters.value("correct", int64_t{0});
+    seen = saved->counters.value("seen", int64_t{0});
+    stream.skip(first_step);
+    observer.message(detail::concat("train: resumed from ", checkpointing.path, " at step ",
+                                    first_step, " of ", total));
+  }
   observer.begin("train", total);
-  for (int64_t epoch = 0; epoch < options.epochs(); ++epoch) {
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0;
-    for (int64_t b = 0; b < per_epoch; ++b) {
+  for (int64_t epoch = first_step / per_epoch; epoch < options.epochs(); ++epoch) {
+    for (int64_t b = epoch == first_step / per_epoch ? first_step % per_epoch : 0; b < per_epoch;
+         ++b) {
       const int64_t step = epoch * per_epoch + b;
       for (auto& group : optimizer.param_groups()) {
         static_cast<torch::optim::SGDOptions&>(group.options())
@@ -81,6 +96,16 @@ TrainReport train_model(Model& model, const torch::Tensor& inputs01, const torch
       note << "epoch " << epoch + 1 << "/" << options.epochs() << " loss "
            << loss_sum / static_cast<double>(b + 1);
       observer.progress(step + 1, note.str());
+      if (checkpointing.due(step + 1, total)) {
+        // A run resumed at an epoch's end starts the next epoch, whose sums start at zero.
+        const bool epoch_done = b + 1 == per_epoch;
+        save_checkpoint(checkpointing,
+                        {step + 1,
+                         {{"loss_sum", epoch_done ? 0.0 : loss_sum},
+                          {"correct", epoch_done ? 0 : correct},
+                          {"seen", epoch_done ? 0 : seen}}},
+                        model, optimizer);
+      }
     }
     TraceRecord record;
     record.step = epoch + 1;
@@ -88,6 +113,9 @@ TrainReport train_model(Model& model, const torch::Tensor& inputs01, const torch
                      {"train_acc", 100.0 * correct / std::max<int64_t>(1, seen)}};
     observer.trace(record);
     report.final_loss = loss_sum / per_epoch;
+    loss_sum = 0;
+    correct = 0;
+    seen = 0;
   }
   observer.end();
   model.train(false);

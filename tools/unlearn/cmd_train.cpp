@@ -47,6 +47,12 @@ void register_train(CLI::App& app) {
                 "accept a selection matching nothing or everything");
   sub->add_option("--out", job->out, "model file to write")->required();
   sub->add_flag("--force", job->force, "overwrite an existing --out");
+  sub->add_option("--checkpoint-every", job->checkpoint_every,
+                  "save the training state to OUT.ckpt every N steps (removed when done)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_flag("--resume", job->resume,
+                "continue from OUT.ckpt when it exists (a killed run); the result is "
+                "bit-identical to an unbroken run at the same thread count");
   add_data_options(sub, job->data_options);
   sub->add_option("--reference", job->reference,
                   "model whose features rank samples for outliers() in --exclude (the original)");

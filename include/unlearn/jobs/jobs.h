@@ -33,7 +33,13 @@ struct TrainJob {
   std::string out;
   bool force = false;
   std::string registry;  // run registry file that records the run; empty: none
+  /// Save the training state to checkpoint_path_for(out) every this many steps (0: never).
+  int64_t checkpoint_every = 0;
+  /// Continue from checkpoint_path_for(out) when it exists (a run that was killed).
+  bool resume = false;
 };
+/// Where a run writing `out` keeps its checkpoint: OUT.ckpt, removed once OUT is written.
+std::string checkpoint_path_for(const std::string& out);
 nlohmann::json run_train_job(const TrainJob& job, const RunContext& context, Observer& observer);
 /// The same on data already loaded (`job.data` then only names it in the provenance).
 nlohmann::json run_train_job(const TrainJob& job, const DataBundle& bundle,

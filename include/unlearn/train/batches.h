@@ -17,6 +17,8 @@ class BatchStream {
               bool drop_last = false);
   /// The next batch of row indices; starts a new pass when the current one is exhausted.
   torch::Tensor next();
+  /// Advances by `batches` batches, as if next() had been called that often (a resumed run).
+  void skip(int64_t batches);
   /// Batches in one pass.
   int64_t batches_per_pass() const;
   /// Completed passes so far.

@@ -11,6 +11,7 @@
 #include "unlearn/core/context.h"
 #include "unlearn/core/observer.h"
 #include "unlearn/models/model.h"
+#include "unlearn/train/checkpoint.h"
 
 namespace unlearn {
 
@@ -42,8 +43,11 @@ struct TrainReport {
 /// Trains `model` in place with SGD (momentum, weight decay) on the rows `rows` of
 /// (`inputs01`, `labels`). Inputs are in [0,1] in the model's input shape (to_model_input).
 /// Reports one trace record per epoch. Throws Error with the step number if the loss is NaN.
+/// With `checkpointing`, saves its state every `every` steps and, with `resume`, starts from a
+/// saved state; the result is bit-identical to an unbroken run at the same thread count.
 TrainReport train_model(Model& model, const torch::Tensor& inputs01, const torch::Tensor& labels,
                         const torch::Tensor& rows, const TrainOptions& options,
-                        const RunContext& context, Observer& observer);
+                        const RunContext& context, Observer& observer,
+                        const Checkpointing& checkpointing = {});
 
 }  // namespace unlearn

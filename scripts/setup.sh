@@ -19,10 +19,11 @@ packages=(
   libsqlite3-dev          # the run registry
   googletest libgtest-dev libbenchmark-dev         # tests and micro-benchmarks
   python3-pydicom         # tests: the real DICOM sample files pydicom ships
+  python3-torch           # tests: the TorchScript round trip with Python's torch.jit
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(
-    python3-torch python3-torchvision   # bench/peer_pytorch.py, the plain-PyTorch peer
+    python3-torchvision     # bench/peer_pytorch.py, the plain-PyTorch peer
     time linux-perf valgrind            # wall time and peak memory, profiles
   )
 elif [ -n "${1:-}" ]; then

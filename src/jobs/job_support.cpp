@@ -8,6 +8,7 @@
 #include "unlearn/core/sha256.h"
 #include "unlearn/jobs/reference_scorer.h"
 #include "unlearn/metrics/divergence.h"
+#include "unlearn/models/torchscript.h"
 #include "unlearn/report/result.h"
 
 namespace unlearn::job_support {
@@ -38,7 +39,8 @@ void record_run(const std::string& registry, RunRecord run) {
 std::optional<double> recorded_train_seconds(const std::string& registry, const std::string& path) {
   if (registry.empty() || !std::filesystem::exists(registry)) return std::nullopt;
   try {
-    for (const RunRecord& run : Registry(registry).runs_making(sha256_file(path))) {
+    for (const RunRecord& run :
+         Registry(registry).runs_making(sha256_file(model_file_path(path)))) {
       if (run.command == "train" && run.metrics.contains("time_s")) {
         return run.metrics["time_s"].get<double>();
       }

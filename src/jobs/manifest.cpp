@@ -8,6 +8,7 @@
 #include "unlearn/core/json_text.h"
 #include "unlearn/core/sha256.h"
 #include "unlearn/metrics/output_cache.h"
+#include "unlearn/models/torchscript.h"
 #include "unlearn/report/result.h"
 
 namespace unlearn::manifest {
@@ -47,7 +48,7 @@ std::map<std::string, std::string> digest_files(
     const std::vector<std::pair<std::string, std::string>>& files) {
   std::map<std::string, std::string> out;
   for (const auto& [role, path] : files) {
-    if (!path.empty()) out[role] = sha256_file(path);
+    if (!path.empty()) out[role] = sha256_file(model_file_path(path));
   }
   return out;
 }
@@ -58,7 +59,8 @@ nlohmann::json make(const RunFacts& facts, const RunContext& context) {
     if (path.empty()) continue;
     const auto known = facts.digests.find(role);
     files[role] = {{"path", path},
-                   {"sha256", known != facts.digests.end() ? known->second : sha256_file(path)}};
+                   {"sha256", known != facts.digests.end() ? known->second
+                                                           : sha256_file(model_file_path(path))}};
   }
   nlohmann::json m = {{"manifest_version", 1},
                       {"command", facts.command},

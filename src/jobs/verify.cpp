@@ -12,6 +12,7 @@
 #include "unlearn/core/sha256.h"
 #include "unlearn/data/source.h"
 #include "unlearn/metrics/output_cache.h"
+#include "unlearn/models/torchscript.h"
 
 namespace unlearn {
 
@@ -103,7 +104,7 @@ VerifyReport run_verify_job(const VerifyJob& job, const RunContext& base_context
   };
 
   for (const auto& [role, file] : m["files"].items()) {
-    const std::string path = file.value("path", "");
+    const std::string path = model_file_path(file.value("path", ""));
     const std::string expected = file.value("sha256", "");
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) {

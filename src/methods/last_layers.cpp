@@ -16,17 +16,28 @@ namespace unlearn {
 
 namespace {
 
+// An imported TorchScript model's modules are plain Modules holding the script's tensors, so
+// besides the stock classes a layer is also told by its tensors: a batch norm by its running
+// statistics, a conv or linear layer by a weight of two or more dimensions.
+bool has_running_stats(const torch::nn::Module& m) {
+  return m.named_buffers(/*recurse=*/false).contains("running_mean");
+}
+
 bool is_layer_weight_module(const torch::nn::Module& m) {
-  return dynamic_cast<const torch::nn::Conv1dImpl*>(&m) ||
-         dynamic_cast<const torch::nn::Conv2dImpl*>(&m) ||
-         dynamic_cast<const torch::nn::Conv3dImpl*>(&m) ||
-         dynamic_cast<const torch::nn::LinearImpl*>(&m);
+  if (dynamic_cast<const torch::nn::Conv1dImpl*>(&m) ||
+      dynamic_cast<const torch::nn::Conv2dImpl*>(&m) ||
+      dynamic_cast<const torch::nn::Conv3dImpl*>(&m) ||
+      dynamic_cast<const torch::nn::LinearImpl*>(&m)) {
+    return true;
+  }
+  const auto* weight = m.named_parameters(/*recurse=*/false).find("weight");
+  return weight != nullptr && weight->dim() >= 2 && !has_running_stats(m);
 }
 
 bool is_layer_norm_module(const torch::nn::Module& m) {
   return dynamic_cast<const torch::nn::BatchNorm1dImpl*>(&m) ||
          dynamic_cast<const torch::nn::BatchNorm2dImpl*>(&m) ||
-         dynamic_cast<const torch::nn::BatchNorm3dImpl*>(&m);
+         dynamic_cast<const torch::nn::BatchNorm3dImpl*>(&m) || has_running_stats(m);
 }
 
 std::set<std::string> names_of_layer_modules(const std::vector<NetworkLayer>& layers) {

@@ -10,6 +10,7 @@
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/json_text.h"
 #include "unlearn/core/sha256.h"
+#include "unlearn/models/torchscript.h"
 
 namespace unlearn {
 
@@ -38,7 +39,7 @@ std::string data_digest(const DataBundle& bundle) {
 std::string OutputCache::entry_path(const std::string& model_path, const std::string& data_key,
                                     const std::string& extension) const {
   Sha256 h;
-  h.update(sha256_file(model_path));
+  h.update(sha256_file(model_file_path(model_path)));
   h.update(data_key);
   return (fs::path(dir_) / (h.hex() + extension)).string();
 }

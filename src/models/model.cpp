@@ -16,6 +16,7 @@
 #include "unlearn/models/mlp.h"
 #include "unlearn/models/resnet18.h"
 #include "unlearn/models/small_cnn.h"
+#include "unlearn/models/torchscript.h"
 
 namespace unlearn {
 
@@ -105,6 +106,10 @@ Model::Model(ModelSpec spec, std::shared_ptr<torch::nn::Module> module)
   cache_normalisation();
 }
 
+Model Model::from_network(ModelSpec spec, std::shared_ptr<torch::nn::Module> module) {
+  return Model(std::move(spec), std::move(module));
+}
+
 Model Model::create(const ModelSpec& spec) {
   spec.input.validate();
   UNLEARN_CHECK(spec.options.num_classes() >= 2, "model: need at least 2 classes, got ",
@@ -125,6 +130,10 @@ Model Model::create(const ModelSpec& spec) {
     module = SmallCnn(spec.options).ptr();
   } else if (spec.arch == "mlp") {
     module = Mlp(spec.options).ptr();
+  } else if (spec.arch == "torchscript") {
+    throw InvalidArgument(
+        "--model: a TorchScript model is imported (--model torchscript:FILE), "
+        "not created");
   } else {
     throw InvalidArgument(detail::concat("--model: unknown architecture '", spec.arch,
                                          "' (expected allcnn, resnet18, small-cnn or mlp)"));
@@ -173,6 +182,7 @@ void Model::set_batchnorm_training(bool on) {
       m->train(on);
     }
   }
+  network_->set_script_batchnorm_training(on);
 }
 
 void Model::to(const torch::Device& device) {
@@ -209,6 +219,10 @@ void Model::save(const std::string& path, bool force, const std::string& flag) c
     torch::serialize::OutputArchive archive;
     archive.write(kFormatKey, c10::IValue(std::string(kFormatValue)));
     archive.write("spec", c10::IValue(json_text(spec_.to_json())));
+    // An imported TorchScript network keeps its code, so the file loads without the original.
+    if (const std::string structure = network_->structure_bytes(); !structure.empty()) {
+      archive.write("torchscript", c10::IValue(structure));
+    }
     torch::serialize::OutputArchive state;
     // Saved on the CPU so a file written on a GPU machine loads anywhere.
     auto cpu_copy = device().is_cpu() ? module_ : module_->clone(torch::Device(torch::kCPU));
@@ -230,6 +244,9 @@ void Model::save(const std::string& path, bool force, const std::string& flag) c
 }
 
 Model Model::load(const std::string& path) {
+  if (is_torchscript_path(path)) {
+    return import_torchscript(path.substr(std::string(kTorchScriptPrefix).size()));
+  }
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     throw IoError(detail::concat("cannot open model file '", path, "': no such file"));
@@ -258,7 +275,16 @@ Model Model::load(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     throw FormatError(detail::concat(path, ": model spec is not valid JSON: ", e.what()));
   }
-  Model model = create(ModelSpec::from_json(j, path));
+  ModelSpec spec = ModelSpec::from_json(j, path);
+  std::shared_ptr<torch::nn::Module> scripted;
+  if (spec.arch == "torchscript") {
+    c10::IValue structure;
+    if (!archive.try_read("torchscript", structure) || !structure.isString()) {
+      throw FormatError(detail::concat(path, ": imported TorchScript model lacks its code"));
+    }
+    scripted = models_detail::scripted_network_from_bytes(structure.toStringRef(), path);
+  }
+  Model model = scripted ? Model(std::move(spec), scripted) : create(spec);
   // Module::load replaces tensors wholesale, so shapes are compared here, not by LibTorch.
   std::map<std::string, std::vector<int64_t>> expected;
   for (const auto& item : model.module_->named_parameters()) {

@@ -84,13 +84,14 @@ std::optional<LoopState> load_checkpoint(const Checkpointing& checkpointing, Mod
   try {
     config = nlohmann::json::parse(read_string(archive, "config", path));
   } catch (const nlohmann::json::exception& e) {
-    throw FormatError(detail::concat(path, ": checkpoint configuration is not JSON (", e.what(),
-                                     ")"));
+    throw FormatError(
+        detail::concat(path, ": checkpoint configuration is not JSON (", e.what(), ")"));
   }
   const std::string differs = first_difference(checkpointing.config, config);
   if (!differs.empty()) {
     throw Error(detail::concat("--resume: ", path, " was written by a run with a different '",
-                               differs, "'; delete it to start afresh, or resume with the "
+                               differs,
+                               "'; delete it to start afresh, or resume with the "
                                "settings it was written with"));
   }
   LoopState state;

@@ -168,6 +168,8 @@ void register_compose(CLI::App& app) {
   add_data_options(sub, job->data_options);
   add_common_options(sub, *common);
   add_registry_options(sub, job->registry);
+  auto export_format = std::make_shared<std::string>();
+  add_export_option(sub, *export_format);
   add_manifest_options(sub, job->manifest, job->manifest_ids);
 
   sub->callback([=] {
@@ -212,7 +214,10 @@ void register_compose(CLI::App& app) {
         .recalibrate(!*no_recalibrate)
         .seed(context.seed());
     ConsoleObserver observer(common->quiet);
+    check_export(*export_format, job->out, job->force);
     auto result = run_compose_job(*job, context, observer);
+    const std::string exported = write_export(*export_format, job->out, job->force);
+    if (!exported.empty() && !common->quiet) std::printf("TorchScript -> %s\n", exported.c_str());
     if (!common->quiet) {
       if (result.contains("search")) {
         const auto& s = result["search"];

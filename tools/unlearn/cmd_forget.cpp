@@ -48,6 +48,8 @@ void register_forget(CLI::App& app, const std::string& method_name) {
   add_data_options(sub, job->data_options);
   add_common_options(sub, *common);
   add_registry_options(sub, job->registry);
+  auto export_format = std::make_shared<std::string>();
+  add_export_option(sub, *export_format);
   add_manifest_options(sub, job->manifest, job->manifest_ids);
 
   // The chosen method's own options; values stay text until the method parses them.
@@ -86,7 +88,10 @@ void register_forget(CLI::App& app, const std::string& method_name) {
       }
     }
     ConsoleObserver observer(common->quiet);
+    check_export(*export_format, job->out, job->force);
     auto result = run_forget_job(*job, context, observer);
+    const std::string exported = write_export(*export_format, job->out, job->force);
+    if (!exported.empty() && !common->quiet) std::printf("TorchScript -> %s\n", exported.c_str());
     if (!common->quiet) {
       std::printf("%s", format_table({result}).c_str());
       std::printf("unlearned model -> %s%s%s\n", job->out.c_str(),

@@ -58,6 +58,8 @@ void register_train(CLI::App& app) {
                   "model whose features rank samples for outliers() in --exclude (the original)");
   add_common_options(sub, *common);
   add_registry_options(sub, job->registry);
+  auto export_format = std::make_shared<std::string>();
+  add_export_option(sub, *export_format);
 
   sub->callback([=] {
     RunContext context = common->apply();
@@ -69,7 +71,10 @@ void register_train(CLI::App& app) {
         .schedule(*schedule)
         .seed(common->seed);
     ConsoleObserver observer(common->quiet);
+    check_export(*export_format, job->out, job->force);
     auto summary = run_train_job(*job, context, observer);
+    const std::string exported = write_export(*export_format, job->out, job->force);
+    if (!exported.empty() && !common->quiet) std::printf("TorchScript -> %s\n", exported.c_str());
     if (!common->quiet) {
       std::printf("trained %s on %lld samples in %.1f s (final loss %.4f) -> %s\n",
                   job->arch.c_str(), static_cast<long long>(summary["n_train"].get<int64_t>()),

@@ -1,6 +1,8 @@
 #include "common.h"
 
+#include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
+#include "unlearn/models/torchscript.h"
 #include "unlearn/registry/run_registry.h"
 
 namespace unlearn::cli {
@@ -46,6 +48,24 @@ void add_manifest_options(CLI::App* sub, bool& manifest, bool& manifest_ids) {
       "do not write the audit manifest OUT.manifest.json");
   sub->add_flag("--manifest-ids", manifest_ids,
                 "list the forgotten sample ids in the manifest (by default only their digest)");
+}
+
+void add_export_option(CLI::App* sub, std::string& format) {
+  sub->add_option("--export", format,
+                  "also write the model as TorchScript for Python's torch.jit.load, to "
+                  "NAME.torchscript.pt beside --out")
+      ->check(CLI::IsMember({"torchscript"}));
+}
+
+void check_export(const std::string& format, const std::string& out, bool force) {
+  if (!format.empty()) check_output_path(torchscript_path_for(out), force, "--export");
+}
+
+std::string write_export(const std::string& format, const std::string& out, bool force) {
+  if (format.empty()) return {};
+  const std::string path = torchscript_path_for(out);
+  export_torchscript(Model::load(out), path, force, "--export");
+  return path;
 }
 
 void add_data_options(CLI::App* sub, DataOptions& o) {

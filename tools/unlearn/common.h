@@ -30,6 +30,12 @@ void add_data_options(CLI::App* sub, DataOptions& options);
 void add_registry_options(CLI::App* sub, std::string& registry);
 /// --no-manifest and --manifest-ids; `manifest` starts true (the CLI writes one by default).
 void add_manifest_options(CLI::App* sub, bool& manifest, bool& manifest_ids);
+/// --export FORMAT (torchscript): also write the output model in that format beside --out.
+void add_export_option(CLI::App* sub, std::string& format);
+/// Before the run: fails (exit 1) if the export file exists and `force` is off.
+void check_export(const std::string& format, const std::string& out, bool force);
+/// After the run: writes the model file `out` in `format` beside it; returns that path.
+std::string write_export(const std::string& format, const std::string& out, bool force);
 
 /// Each registers one subcommand on `app`. `method` is the --method value found in the
 /// arguments before parsing, so `forget` can declare that method's options.

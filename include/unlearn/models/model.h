@@ -75,8 +75,12 @@ class Model {
 
   /// Writes a self-describing model file atomically; refuses to replace a file without `force`.
   void save(const std::string& path, bool force = false, const std::string& flag = "--out") const;
-  /// Reads a model file written by save(). Throws IoError or FormatError naming the file.
+  /// Reads a model file written by save(), or a TorchScript file given as
+  /// "torchscript:FILE" (see torchscript.h). Throws IoError or FormatError naming the file.
   static Model load(const std::string& path);
+  /// A model around a network built elsewhere (an imported TorchScript module); `module` must
+  /// implement Network.
+  static Model from_network(ModelSpec spec, std::shared_ptr<torch::nn::Module> module);
 
  private:
   Model(ModelSpec spec, std::shared_ptr<torch::nn::Module> module);

@@ -29,7 +29,13 @@ class Network {
   /// Named module groups in forward order; together they hold every parameter.
   virtual std::vector<ModuleGroup> groups() = 0;
   /// Logits, N×K.
-  torch::Tensor logits(const torch::Tensor& x) { return head(embed(x)); }
+  virtual torch::Tensor logits(const torch::Tensor& x) { return head(embed(x)); }
+  /// Switches batch-norm layers the Module tree does not show as such (an imported TorchScript
+  /// module's) between batch and running statistics.
+  virtual void set_script_batchnorm_training(bool /*on*/) {}
+  /// Bytes that rebuild this network's structure, for one that no ModelSpec describes (an
+  /// imported TorchScript module); empty for the native architectures.
+  virtual std::string structure_bytes() const { return {}; }
 };
 
 }  // namespace unlearn

@@ -16,8 +16,8 @@ namespace unlearn {
 /// Where and how often a run saves its state, and whether it starts from a saved one.
 /// Example: Checkpointing{"model.pt.ckpt", 500, true, config_json}
 struct Checkpointing {
-  std::string path;  // empty: no checkpoints
-  int64_t every = 0;  // optimiser steps between checkpoints; 0: none are written
+  std::string path;     // empty: no checkpoints
+  int64_t every = 0;    // optimiser steps between checkpoints; 0: none are written
   bool resume = false;  // continue from `path` when it exists
   /// What the run is (data, selection, architecture, recipe...). A checkpoint written by a run
   /// with other settings is refused, naming the first setting that differs.

@@ -100,8 +100,7 @@ TEST(FlatMemory, PsgHoldsNothingPerStep) {
   // 128 forget rows in batches of 8 for 20 passes: 320 outer steps, with a retain term.
   Psg psg(PsgOptions().batch(8).passes(20).retain_weight(0.5).target_forget_acc(-1));
   MemoryProbe probe(/*warmup=*/60);
-  auto result =
-      psg.run(p.model, UnlearnData{p.x, p.y, forget, retain}, RunContext(), probe);
+  auto result = psg.run(p.model, UnlearnData{p.x, p.y, forget, retain}, RunContext(), probe);
   EXPECT_GE(probe.last(), 300);
   EXPECT_LT(probe.growth_mib(), kMarginMib);
 }

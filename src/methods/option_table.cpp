@@ -69,8 +69,9 @@ OptionTable& OptionTable::add(const std::string& flag, const std::string& help, 
 
 void OptionTable::apply(const OptionValues& values, const std::string& method) const {
   for (const auto& [flag, text] : values) {
+    const std::string& wanted = flag;  // clang 14 cannot capture a structured binding
     auto it = std::find_if(entries_.begin(), entries_.end(),
-                           [&](const Entry& e) { return e.doc.flag == flag; });
+                           [&](const Entry& e) { return e.doc.flag == wanted; });
     if (it == entries_.end()) {
       std::string known;
       for (const auto& e : entries_) known += (known.empty() ? "--" : ", --") + e.doc.flag;

@@ -122,9 +122,8 @@ tj::Module load_script(std::istream& in, const std::string& where, tj::ExtraFile
   try {
     return tj::load(in, torch::kCPU, extra);
   } catch (const c10::Error& e) {
-    throw FormatError(
-        detail::concat(where, ": not a readable TorchScript file (", e.what_without_backtrace(),
-                       ")"));
+    throw FormatError(detail::concat(where, ": not a readable TorchScript file (",
+                                     e.what_without_backtrace(), ")"));
   } catch (const std::exception& e) {
     throw FormatError(detail::concat(where, ": not a readable TorchScript file (", e.what(), ")"));
   }
@@ -235,8 +234,8 @@ class ScriptWriter {
         unsupported(path, "a Conv2d with 'same'/'valid' or non-zero padding mode");
       }
       kind = "Conv2d";
-      body = "torch.conv2d(x, self.weight, " + std::string(o.bias() ? "self.bias" : "None") +
-             ", " + list(o.stride()) + ", " + list(*padding) + ", " + list(o.dilation()) + ", " +
+      body = "torch.conv2d(x, self.weight, " + std::string(o.bias() ? "self.bias" : "None") + ", " +
+             list(o.stride()) + ", " + list(*padding) + ", " + list(o.dilation()) + ", " +
              std::to_string(o.groups()) + ")";
     } else if (const auto* bn2 = dynamic_cast<const torch::nn::BatchNorm2dImpl*>(&source)) {
       kind = "BatchNorm2d";
@@ -321,11 +320,16 @@ tj::Module script_of_native(const Model& model) {
   return top;
 }
 
+TorchScriptSpecFlags& spec_flags() {
+  static TorchScriptSpecFlags flags;
+  return flags;
+}
+
 }  // namespace
 
-bool is_torchscript_path(const std::string& path) {
-  return path.rfind(kTorchScriptPrefix, 0) == 0;
-}
+void set_torchscript_spec_flags(TorchScriptSpecFlags flags) { spec_flags() = std::move(flags); }
+
+bool is_torchscript_path(const std::string& path) { return path.rfind(kTorchScriptPrefix, 0) == 0; }
 
 std::string model_file_path(const std::string& path) {
   return is_torchscript_path(path) ? path.substr(std::string(kTorchScriptPrefix).size()) : path;
@@ -347,9 +351,10 @@ Model import_torchscript(const std::string& path) {
   script.eval();
 
   const std::string beside = path + ".json";
-  nlohmann::json j;
+  nlohmann::json j = nlohmann::json::object();
   std::string where;
   std::error_code ec;
+  const TorchScriptSpecFlags& flags = spec_flags();
   if (std::filesystem::is_regular_file(beside, ec)) {
     std::ifstream spec_in(beside);
     where = beside;
@@ -365,11 +370,21 @@ Model import_torchscript(const std::string& path) {
     } catch (const nlohmann::json::exception& e) {
       throw FormatError(detail::concat(where, ": not valid JSON: ", e.what()));
     }
-  } else {
+  } else if (flags.empty()) {
     throw FormatError(detail::concat(
         path, ": a TorchScript model needs its input spec and class names in ", beside,
         ", e.g. {\"input\": {\"channels\": 1, \"size\": 28, \"mean\": [0.5], \"std\": [0.5]}, "
-        "\"class_names\": [\"a\", \"b\"]}"));
+        "\"class_names\": [\"a\", \"b\"]}, or as --torchscript-channels, --torchscript-size, "
+        "--torchscript-mean, --torchscript-std and --torchscript-classes"));
+  }
+  if (!flags.empty()) {
+    if (!j.contains("input") || !j["input"].is_object()) j["input"] = nlohmann::json::object();
+    if (flags.channels > 0) j["input"]["channels"] = flags.channels;
+    if (flags.size > 0) j["input"]["size"] = flags.size;
+    if (!flags.mean.empty()) j["input"]["mean"] = flags.mean;
+    if (!flags.std.empty()) j["input"]["std"] = flags.std;
+    if (!flags.class_names.empty()) j["class_names"] = flags.class_names;
+    where = where.empty() ? "the --torchscript-* flags" : where + " with the --torchscript-* flags";
   }
   ModelSpec spec = imported_spec(j, where);
   spec.provenance = {{"command", "import"}, {"torchscript", path}};
@@ -380,8 +395,8 @@ Model import_torchscript(const std::string& path) {
   torch::Tensor probe;
   try {
     torch::NoGradGuard no_grad;
-    probe = model.logits(torch::zeros({2, model.spec().input.channels, model.spec().input.size,
-                                       model.spec().input.size}));
+    probe = model.logits(torch::zeros(
+        {2, model.spec().input.channels, model.spec().input.size, model.spec().input.size}));
   } catch (const c10::Error& e) {
     throw FormatError(detail::concat(path, ": forward fails on a ", model.spec().input.channels,
                                      "x", model.spec().input.size, "x", model.spec().input.size,

@@ -40,6 +40,14 @@ cp py.pt bare.pt
 expect_exit 1 "torchscript without a spec" -- "$UNLEARN" eval --model torchscript:bare.pt \
   --data "$DATA" --forget 'class == 0'
 expect_stderr "torchscript without a spec" "bare.pt.json"
+expect_exit 0 "torchscript with the spec as flags" -- "$UNLEARN" eval --model torchscript:bare.pt \
+  --torchscript-channels 1 --torchscript-size 8 --torchscript-mean 0.5 --torchscript-std 0.5 \
+  --torchscript-classes c0,c1,c2,c3,c4,c5,c6,c7,c8,c9 --data "$DATA" --forget 'class == 0' --json
+grep -q '"UA"' out.txt || fail "eval with --torchscript-* flags printed no metrics"
+expect_exit 1 "torchscript flags naming too few classes" -- "$UNLEARN" eval \
+  --model torchscript:bare.pt --torchscript-channels 1 --torchscript-size 8 \
+  --torchscript-classes a,b,c --data "$DATA" --forget 'class == 0'
+expect_stderr "torchscript flags naming too few classes" "names 3 classes"
 touch n2.torchscript.pt
 expect_exit 1 "export over an existing file" -- "$UNLEARN" train --data "$DATA" --model small-cnn \
   --width 0.5 --epochs 1 --out n2.pt --export torchscript --no-registry --quiet

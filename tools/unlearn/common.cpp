@@ -1,11 +1,43 @@
 #include "common.h"
 
+#include <vector>
+
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
+#include "unlearn/core/parse.h"
 #include "unlearn/models/torchscript.h"
 #include "unlearn/registry/run_registry.h"
 
 namespace unlearn::cli {
+
+namespace {
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> parts;
+  if (text.empty()) return parts;
+  size_t start = 0;
+  for (size_t comma = text.find(',');; comma = text.find(',', start)) {
+    parts.push_back(text.substr(start, comma == std::string::npos ? comma : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return parts;
+}
+
+std::vector<double> real_list(const std::string& text, const char* flag) {
+  std::vector<double> values;
+  for (const auto& part : split_commas(text)) {
+    const auto value = parse_real(part);
+    if (!value) {
+      throw UsageError(
+          detail::concat(flag, ": expected comma-separated numbers, got '", text, "'"));
+    }
+    values.push_back(*value);
+  }
+  return values;
+}
+
+}  // namespace
 
 RunContext CommonOptions::apply() const {
   torch::Device parsed = torch::kCPU;
@@ -16,6 +48,13 @@ RunContext CommonOptions::apply() const {
   }
   const int used = configure_threads(threads);
   seed_everything(seed);
+  TorchScriptSpecFlags spec;
+  spec.channels = torchscript_channels;
+  spec.size = torchscript_size;
+  spec.mean = real_list(torchscript_mean, "--torchscript-mean");
+  spec.std = real_list(torchscript_std, "--torchscript-std");
+  spec.class_names = split_commas(torchscript_classes);
+  set_torchscript_spec_flags(std::move(spec));
   return RunContext().device(parsed).threads(used).seed(seed).precision(parse_precision(precision));
 }
 
@@ -31,6 +70,16 @@ void add_common_options(CLI::App* sub, CommonOptions& o) {
       ->capture_default_str();
   sub->add_flag("--quiet", o.quiet, "no progress output");
   sub->add_option("--config", o.config, "YAML file of options; flags on the command line win");
+  auto* ts = sub->add_option_group("TorchScript import",
+                                   "the spec of --model torchscript:FILE models (else FILE.json)");
+  ts->add_option("--torchscript-channels", o.torchscript_channels, "input channels")
+      ->check(CLI::PositiveNumber);
+  ts->add_option("--torchscript-size", o.torchscript_size, "input side in pixels")
+      ->check(CLI::PositiveNumber);
+  ts->add_option("--torchscript-mean", o.torchscript_mean,
+                 "normalisation mean per channel (a,b,c)");
+  ts->add_option("--torchscript-std", o.torchscript_std, "normalisation std per channel (a,b,c)");
+  ts->add_option("--torchscript-classes", o.torchscript_classes, "class names (a,b,c)");
 }
 
 void add_registry_options(CLI::App* sub, std::string& registry) {

@@ -17,6 +17,10 @@ struct CommonOptions {
   std::string precision = "fp32";
   bool quiet = false;
   std::string config;  // expanded into flags before parsing (see config.h)
+  // The spec of --model torchscript:FILE models, when FILE.json does not give it.
+  int64_t torchscript_channels = 0;
+  int64_t torchscript_size = 0;
+  std::string torchscript_mean, torchscript_std, torchscript_classes;  // comma-separated
 
   /// Applies threads, device, precision and seed; returns the context for library calls.
   RunContext apply() const;

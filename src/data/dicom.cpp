@@ -20,10 +20,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <utility>
 
+#include "dicom_lengths.h"
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
 #include "unlearn/core/parse.h"
@@ -493,6 +495,12 @@ DicomImage read_image(const std::string& path) {
     if (!probe) {
       throw IoError(detail::concat("read_dicom_image: cannot open ", path, ": ",
                                    errno != 0 ? std::strerror(errno) : "unknown error"));
+    }
+    // GDCM aborts the process on some lengths past the end of the file; refuse those first.
+    const std::string bytes((std::istreambuf_iterator<char>(probe)),
+                            std::istreambuf_iterator<char>());
+    if (const std::string problem = element_length_problem(bytes); !problem.empty()) {
+      fail(path, "malformed: " + problem);
     }
   }
 

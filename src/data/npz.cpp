@@ -88,6 +88,13 @@ class ZipArchive {
                      (st.valid & ZIP_STAT_COMP_SIZE) == 0 || st.size <= st.comp_size * 1100 + 1024,
                      where, ": its directory entry gives ", st.size, " bytes from ", st.comp_size,
                      " compressed ones, more than deflate can produce");
+    // Nor can a member hold more than the whole archive could inflate to (a fuzzed 1.5 KB file
+    // claimed 2 GB in a stored member, and the buffer below was allocated before reading).
+    std::error_code ec;
+    const auto archive_bytes = std::filesystem::file_size(path_, ec);
+    UNLEARN_CHECK_AS(FormatError, ec || st.size <= archive_bytes * 1100 + 1024, where,
+                     ": its directory entry gives ", st.size, " bytes, more than the ",
+                     archive_bytes, "-byte archive can hold");
     std::unique_ptr<zip_file_t, ZipFileCloser> file(
         zip_fopen_index(zip_, static_cast<zip_uint64_t>(index), 0));
     UNLEARN_CHECK_AS(FormatError, file != nullptr, where, ": cannot open: ", zip_strerror(zip_));

@@ -58,6 +58,9 @@ struct Node {
 
 namespace {
 
+/// The longest regular expression a `~` comparison accepts.
+constexpr size_t kMaxRegexLength = 512;
+
 using select_detail::Literal;
 using select_detail::Node;
 using select_detail::Op;
@@ -493,6 +496,31 @@ class Parser {
       throw error_at(text_, pattern.pos,
                      "'~' needs a quoted regular expression, as in "
                      "source ~ 'scanner-[0-9]+'");
+    }
+    // libstdc++'s regex compiler overflows on huge counts and back-reference numbers, and
+    // recurses once per alternative (fuzzing found both): such patterns are refused first.
+    const std::string& text = pattern.text;
+    if (text.size() > kMaxRegexLength) {
+      throw error_at(
+          text_, pattern.pos,
+          detail::concat("regular expression longer than ", kMaxRegexLength, " characters"));
+    }
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '\\' && i + 1 < text.size()) {
+        if (text[i + 1] >= '1' && text[i + 1] <= '9') {
+          throw error_at(text_, pattern.pos,
+                         "back-references (\\1, \\2, ...) are not supported in '~' patterns");
+        }
+        ++i;
+      } else if (text[i] == '{') {
+        size_t digits = 0;
+        for (size_t j = i + 1; j < text.size() && text[j] != '}'; ++j) {
+          digits = std::isdigit(static_cast<unsigned char>(text[j])) ? digits + 1 : 0;
+          if (digits > 4) {
+            throw error_at(text_, pattern.pos, "repetition counts above 9999 are not supported");
+          }
+        }
+      }
     }
     try {
       node.regex = std::make_shared<const std::regex>(pattern.text, std::regex::ECMAScript);

@@ -625,3 +625,17 @@ TEST(NpzErrors, CorruptMemberDataNamesTheMember) {
 
 }  // namespace
 }  // namespace unlearn
+
+namespace unlearn {
+namespace {
+
+// Found by fuzzing: 1.5 KB whose directory claims a 2 GB stored member. The reader allocated the
+// claimed size before reading (10 s of page zeroing per file); now it refuses the claim.
+TEST(ReadNpz, RefusesAMemberLargerThanTheArchiveCouldHold) {
+  const std::string path = std::string(UNLEARN_FUZZ_CORPUS) + "/npz/huge-stored-claim.npz";
+  const std::string msg = test::message_of<FormatError>([&] { read_npz(path, {}); });
+  EXPECT_NE(msg.find("archive can hold"), std::string::npos) << msg;
+}
+
+}  // namespace
+}  // namespace unlearn

@@ -363,3 +363,22 @@ TEST(SubsampleRows, TakesASeededSortedShareOfTheRows) {
 
 }  // namespace
 }  // namespace unlearn
+
+namespace unlearn {
+namespace {
+
+// Found by fuzzing: libstdc++'s regex compiler overflows a long on such patterns.
+TEST(Selection, RefusesRegexesTheStandardLibraryMishandles) {
+  auto message = [](const std::string& expr) {
+    return test::message_of<InvalidArgument>([&] { Selection::parse(expr); });
+  };
+  EXPECT_NE(message("source ~ 'a\\3333333333333333333333'").find("back-references"),
+            std::string::npos);
+  EXPECT_NE(message("source ~ 'a{99999999999999999999}'").find("above 9999"), std::string::npos);
+  EXPECT_NE(message("source ~ '" + std::string(600, 'a') + "'").find("longer than 512"),
+            std::string::npos);
+  EXPECT_NO_THROW(Selection::parse("source ~ 'scanner-[0-9]{2,4}'"));
+}
+
+}  // namespace
+}  // namespace unlearn

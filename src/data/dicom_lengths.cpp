@@ -1,0 +1,113 @@
+#include "dicom_lengths.h"
+
+#include <cstdint>
+#include <sstream>
+
+namespace unlearn::dicom_detail {
+namespace {
+
+uint16_t u16(const std::string& b, size_t at) {
+  return static_cast<uint16_t>(static_cast<uint8_t>(b[at]) | static_cast<uint8_t>(b[at + 1]) << 8);
+}
+uint32_t u32(const std::string& b, size_t at) {
+  return static_cast<uint32_t>(u16(b, at)) | static_cast<uint32_t>(u16(b, at + 2)) << 16;
+}
+
+/// VRs whose explicit encoding has 2 reserved bytes and a 32-bit length.
+bool long_form(const std::string& vr) {
+  static const char* kLong[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV",
+                                "UC", "UN", "UR", "UT", "UV"};
+  for (const char* v : kLong) {
+    if (vr == v) return true;
+  }
+  return false;
+}
+
+std::string tag_at(const std::string& b, size_t at) {
+  std::ostringstream s;
+  s << std::hex << std::uppercase;
+  s.width(4);
+  s.fill('0');
+  s << u16(b, at) << ",";
+  s.width(4);
+  s << u16(b, at + 2);
+  return "(" + s.str() + ")";
+}
+
+enum class Walk { kDone, kStopped };
+
+/// Walks elements from `at`; `explicit_vr` chooses the encoding; `only_group` (if non-zero)
+/// ends the walk at the first element of another group. Sets `problem` on a length past the end.
+Walk walk(const std::string& b, size_t& at, bool explicit_vr, uint16_t only_group,
+          std::string& problem) {
+  const size_t n = b.size();
+  while (at + 8 <= n) {
+    if (only_group != 0 && u16(b, at) != only_group) return Walk::kDone;
+    uint64_t length;
+    size_t header;
+    if (explicit_vr) {
+      const std::string vr = b.substr(at + 4, 2);
+      if (long_form(vr)) {
+        if (at + 12 > n) break;
+        length = u32(b, at + 8);
+        header = 12;
+      } else {
+        length = u16(b, at + 6);
+        header = 8;
+      }
+    } else {
+      length = u32(b, at + 4);
+      header = 8;
+    }
+    if (length == 0xFFFFFFFFu) return Walk::kStopped;  // undefined length: GDCM's business
+    if (at + header + length > n) {
+      problem = "element " + tag_at(b, at) + " at byte " + std::to_string(at) + " declares " +
+                std::to_string(length) + " bytes, but the file ends after " +
+                std::to_string(n - at - header);
+      return Walk::kStopped;
+    }
+    at += header + length;
+  }
+  return Walk::kDone;
+}
+
+}  // namespace
+
+std::string element_length_problem(const std::string& bytes) {
+  // Part 10: a 128-byte preamble, "DICM", then the file meta group in explicit VR little
+  // endian. Files without it are left to GDCM.
+  if (bytes.size() < 132 || bytes.compare(128, 4, "DICM") != 0) return "";
+  size_t at = 132;
+  std::string problem;
+  if (walk(bytes, at, /*explicit_vr=*/true, /*only_group=*/0x0002, problem) == Walk::kStopped) {
+    return problem;
+  }
+  // The transfer syntax UID sits in (0002,0010); read it by a second, short scan.
+  std::string syntax;
+  for (size_t p = 132; p + 8 <= at;) {
+    const uint16_t length = u16(bytes, p + 6);
+    const std::string vr = bytes.substr(p + 4, 2);
+    if (long_form(vr)) {
+      p += 12 + u32(bytes, p + 8);
+      continue;
+    }
+    if (u16(bytes, p) == 0x0002 && u16(bytes, p + 2) == 0x0010) {
+      syntax = bytes.substr(p + 8, length);
+      while (!syntax.empty() && (syntax.back() == '\0' || syntax.back() == ' ')) syntax.pop_back();
+    }
+    p += 8 + length;
+  }
+  bool explicit_vr;
+  if (syntax == "1.2.840.10008.1.2") {
+    explicit_vr = false;
+  } else if (syntax.rfind("1.2.840.10008.1.2.4", 0) == 0 || syntax == "1.2.840.10008.1.2.1" ||
+             syntax == "1.2.840.10008.1.2.5") {
+    explicit_vr = true;  // explicit little endian, also around encapsulated pixel data
+  } else {
+    return "";  // big endian, deflated or unknown: not walked
+  }
+  walk(bytes, at, explicit_vr, /*only_group=*/0, problem);
+  return problem;
+}
+
+}  // namespace unlearn::dicom_detail

@@ -15,9 +15,21 @@ uint32_t u32(const std::string& b, size_t at) {
 
 /// VRs whose explicit encoding has 2 reserved bytes and a 32-bit length.
 bool long_form(const std::string& vr) {
-  static const char* kLong[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV",
-                                "UC", "UN", "UR", "UT", "UV"};
+  static const char* kLong[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ",
+                                "SV", "UC", "UN", "UR", "UT", "UV"};
   for (const char* v : kLong) {
+    if (vr == v) return true;
+  }
+  return false;
+}
+
+/// The value representations of DICOM PS3.5; GDCM asserts on any other in explicit VR.
+bool known_vr(const std::string& vr) {
+  static const char* kAll[] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL",
+                               "IS", "LO", "LT", "OB", "OD", "OF", "OL", "OV", "OW",
+                               "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC",
+                               "UI", "UL", "UN", "UR", "US", "UT", "UV"};
+  for (const char* v : kAll) {
     if (vr == v) return true;
   }
   return false;
@@ -47,6 +59,11 @@ Walk walk(const std::string& b, size_t& at, bool explicit_vr, uint16_t only_grou
     size_t header;
     if (explicit_vr) {
       const std::string vr = b.substr(at + 4, 2);
+      if (!known_vr(vr)) {
+        problem = "element " + tag_at(b, at) + " at byte " + std::to_string(at) +
+                  " has no valid value representation";
+        return Walk::kStopped;
+      }
       if (long_form(vr)) {
         if (at + 12 > n) break;
         length = u32(b, at + 8);
@@ -67,6 +84,10 @@ Walk walk(const std::string& b, size_t& at, bool explicit_vr, uint16_t only_grou
       return Walk::kStopped;
     }
     at += header + length;
+  }
+  if (at < n) {  // fewer bytes left than an element header needs
+    problem = "the file ends inside the header of an element at byte " + std::to_string(at);
+    return Walk::kStopped;
   }
   return Walk::kDone;
 }

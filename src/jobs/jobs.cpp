@@ -231,6 +231,9 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
   result["command"] = "forget";
   std::map<std::string, Evaluated> models;
   models["original"] = evaluate_entry(original, job.model, data, split, context, observer, cached);
+  if (auto seconds = recorded_train_seconds(job.registry, job.model)) {
+    models["original"].entry["time_s"] = *seconds;
+  }
   models["unlearned"] = evaluate_entry(unlearned.model, job.out, data, split, context, observer);
   if (retrain) {
     std::optional<EvalData> own;

@@ -6,7 +6,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <sstream>
 
 #include "unlearn/core/atomic_file.h"
@@ -99,8 +98,6 @@ class ScriptedNet : public ScriptMirror, public Network {
     script_.save(bytes);
     return bytes.str();
   }
-
-  const tj::Module& script() const { return script_; }
 
  private:
   void require_parts() const {

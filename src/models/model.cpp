@@ -215,32 +215,25 @@ std::vector<torch::Tensor> Model::group_parameters(const std::string& group) con
 }
 
 void Model::save(const std::string& path, bool force, const std::string& flag) const {
-  write_atomically(path, force, flag, [&](const std::string& tmp) {
-    torch::serialize::OutputArchive archive;
-    archive.write(kFormatKey, c10::IValue(std::string(kFormatValue)));
-    archive.write("spec", c10::IValue(json_text(spec_.to_json())));
-    // An imported TorchScript network keeps its code, so the file loads without the original.
-    if (const std::string structure = network_->structure_bytes(); !structure.empty()) {
-      archive.write("torchscript", c10::IValue(structure));
-    }
-    torch::serialize::OutputArchive state;
-    // Saved on the CPU so a file written on a GPU machine loads anywhere.
-    auto cpu_copy = device().is_cpu() ? module_ : module_->clone(torch::Device(torch::kCPU));
-    cpu_copy->save(state);
-    archive.write("state", state);
-    // Through a stream, the archive's inner folder name is fixed ("archive") rather than taken
-    // from the (temporary) file name, so equal models give equal bytes. The archive is built in
-    // memory and written with a checked stream: LibTorch 1.13's own file writer aborts the
-    // process when a write fails (a full disk) instead of throwing.
-    std::ostringstream bytes;
-    archive.save_to(bytes);
-    const std::string data = bytes.str();
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw IoError(detail::concat(flag, ": cannot open '", tmp, "' for writing"));
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.close();
-    if (!out) throw IoError(detail::concat(flag, ": writing '", tmp, "' failed"));
-  });
+  torch::serialize::OutputArchive archive;
+  archive.write(kFormatKey, c10::IValue(std::string(kFormatValue)));
+  archive.write("spec", c10::IValue(json_text(spec_.to_json())));
+  // An imported TorchScript network keeps its code, so the file loads without the original.
+  if (const std::string structure = network_->structure_bytes(); !structure.empty()) {
+    archive.write("torchscript", c10::IValue(structure));
+  }
+  torch::serialize::OutputArchive state;
+  // Saved on the CPU so a file written on a GPU machine loads anywhere.
+  auto cpu_copy = device().is_cpu() ? module_ : module_->clone(torch::Device(torch::kCPU));
+  cpu_copy->save(state);
+  archive.write("state", state);
+  // Through a stream, the archive's inner folder name is fixed ("archive") rather than taken
+  // from the (temporary) file name, so equal models give equal bytes. The archive is built in
+  // memory and written with a checked stream: LibTorch 1.13's own file writer aborts the
+  // process when a write fails (a full disk) instead of throwing.
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_text_atomically(path, bytes.str(), force, flag);
 }
 
 Model Model::load(const std::string& path) {

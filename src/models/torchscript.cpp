@@ -432,17 +432,10 @@ void export_torchscript(const Model& model, const std::string& path, bool force,
     for (int64_t k = 0; k < model.num_classes(); ++k) names.push_back(std::to_string(k));
     spec["class_names"] = names;
   }
-  write_atomically(path, force, flag, [&](const std::string& tmp) {
-    // Through a stream, so the archive's folder name does not depend on the temporary name.
-    std::ostringstream bytes;
-    script.save(bytes, {{kSpecFile, json_text(spec)}});
-    const std::string data = bytes.str();
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw IoError(detail::concat(flag, ": cannot open '", tmp, "' for writing"));
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.close();
-    if (!out) throw IoError(detail::concat(flag, ": writing '", tmp, "' failed"));
-  });
+  // Through a stream, so the archive's folder name does not depend on the temporary name.
+  std::ostringstream bytes;
+  script.save(bytes, {{kSpecFile, json_text(spec)}});
+  write_text_atomically(path, bytes.str(), force, flag);
 }
 
 namespace models_detail {

@@ -27,8 +27,8 @@ int fail(int code, const std::string& what) {
 int main(int argc, char** argv) {
   using namespace unlearn;
   try {
-    std::vector<std::string> args(argv + 1, argv + argc);
-    args = cli::expand_config(args);
+    const cli::ConfigArgs config =
+        cli::read_config(std::vector<std::string>(argv + 1, argv + argc));
 
     CLI::App app{
         "unlearn: remove the influence of selected training data from a classifier, "
@@ -37,7 +37,9 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     cli::register_train(app);
-    cli::register_forget(app, cli::find_flag_value(args, "--method", "psg"));
+    // forget declares the options of its --method, which may come from the config file.
+    cli::register_forget(
+        app, cli::find_flag_value(config.args, "--method", config.value("method", "psg")));
     cli::register_eval(app);
     cli::register_report(app);
     cli::register_bench(app);
@@ -47,12 +49,14 @@ int main(int argc, char** argv) {
     cli::register_compose(app);
     cli::register_history(app);
     cli::register_verify(app);
+    cli::add_config_options(app);
+    const std::vector<std::string> args = cli::apply_config(app, config);
 
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 parses a reversed list
     try {
       app.parse(reversed);
     } catch (const CLI::ParseError& e) {
-      if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+      if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version, --dump-config
       app.exit(e);
       return 2;
     }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages unlearn needs. Idempotent: packages already present are skipped,
-# so a second run costs one dpkg query.
+# Installs the Debian packages unlearn needs, then the report's chart libraries from the npm
+# registry (third_party/report-js, pinned by its package-lock.json; the build inlines them into
+# every HTML report). Idempotent: packages already present are skipped, so a second run costs
+# one dpkg query and one hash.
 #   scripts/setup.sh           build and test
 #   scripts/setup.sh --bench   also the speed comparison's peers and profilers (bench/e2e.sh)
 set -euo pipefail
@@ -20,6 +22,7 @@ packages=(
   googletest libgtest-dev libbenchmark-dev         # tests and micro-benchmarks
   python3-pydicom         # tests: the real DICOM sample files pydicom ships
   python3-torch           # tests: the TorchScript round trip with Python's torch.jit
+  chromium                # tests: the HTML report opened in a headless browser
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(
@@ -45,4 +48,17 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
     "${missing[@]}"
+fi
+
+# The chart libraries (vega, vega-lite, vega-embed) and the report test's browser driver
+# (playwright-core, which drives the Debian chromium above). npm ci empties node_modules first,
+# so it runs only when the lock file changed since the last install.
+command -v npm >/dev/null || { echo "setup: npm is needed for the report's chart libraries" >&2; exit 1; }
+js="$(cd "$(dirname "$0")/.." && pwd)/third_party/report-js"
+stamp="$js/node_modules/.package-lock.sha256"
+want=$(sha256sum "$js/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing the report's chart libraries (npm ci in third_party/report-js)"
+  (cd "$js" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  echo "$want" >"$stamp"
 fi

@@ -22,6 +22,7 @@
 #include "unlearn/methods/registry.h"
 #include "unlearn/metrics/evaluator.h"
 #include "unlearn/metrics/forgetting_quality.h"
+#include "unlearn/report/html_report.h"
 #include "unlearn/report/result.h"
 #include "unlearn/select/selection.h"
 
@@ -330,6 +331,12 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
   write_text_atomically((out / "results.json").string(), json_text(aggregate, 2) + "\n", true,
                         "--out");
   write_text_atomically((out / "results.md").string(), bench_markdown(aggregate), true, "--out");
+  const bool any_cell = std::any_of(aggregate["cells"].begin(), aggregate["cells"].end(),
+                                    [](const auto& c) { return c.value("status", "") == "ok"; });
+  if (job.html && any_cell) {
+    write_html_report((out / "report.html").string(), load_report_sources({out.string()}), true,
+                      "--out");
+  }
   return aggregate;
 }
 

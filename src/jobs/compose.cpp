@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <tuple>
 
+#include "diagnostics.h"
 #include "job_support.h"
 #include "manifest.h"
 #include "unlearn/compose/merge.h"
@@ -18,6 +20,7 @@
 #include "unlearn/jobs/sweep.h"
 #include "unlearn/metrics/output_cache.h"
 #include "unlearn/models/provenance.h"
+#include "unlearn/report/html_report.h"
 #include "unlearn/report/result.h"
 #include "unlearn/train/batchnorm.h"
 
@@ -148,6 +151,7 @@ nlohmann::json run_compose_job(const ComposeJob& job, const RunContext& context,
   check_output_path(job.out, job.force, "--out");
   if (!job.report.empty()) check_output_path(job.report, job.force, "--report");
   if (job.manifest) check_output_path(manifest::path_for(job.out), job.force, "--out (manifest)");
+  if (!job.html.empty()) check_output_path(job.html, job.force, "--html");
   const Loaded loaded = load_sources(job);
   std::vector<MergeSource> all = loaded.sources;
   if (loaded.base) all.insert(all.begin(), {&*loaded.base, job.base});
@@ -242,6 +246,13 @@ nlohmann::json run_compose_job(const ComposeJob& job, const RunContext& context,
       models[role] = evaluate_entry(**model, path, d, *split, context, observer, cached);
     }
     add_comparisons(result, models, *split);
+    if (original) {
+      result["diagnostics"] =
+          diagnostics_entry(models, *data, *split, *original, &*composite, context.seed());
+    } else {
+      result["diagnostics"] =
+          diagnostics_entry(models, *data, *split, *composite, nullptr, context.seed());
+    }
     result["data"] = data_entry(job.data, *split);
     result["data"]["class_names"] = bundle->train.class_names;
   }
@@ -252,7 +263,7 @@ nlohmann::json run_compose_job(const ComposeJob& job, const RunContext& context,
   result["method"] = {{"name", "compose"}, {"options", options}};
   if (!search_summary.is_null()) result["search"] = search_summary;
   result["env"] = env_entry(context.threads(), context.seed(), device_name(context),
-                            precision_name(context.precision()));
+                            precision_name(context.precision()), context.command_line());
   result["trace"] = trace_entry(trace);
 
   // Inputs are hashed before the output is written: with --force, --out may replace one.
@@ -286,6 +297,11 @@ nlohmann::json run_compose_job(const ComposeJob& job, const RunContext& context,
     facts.config = {{"operator", job.op}, {"options", options}};
     facts.result = result;
     manifest::write(facts, job.out, job.force, context);
+  }
+  if (!job.html.empty() && result.contains("models")) {
+    const std::string label =
+        std::filesystem::path(job.report.empty() ? job.out : job.report).stem().string();
+    write_html_report(job.html, {{label, result}}, job.force, "--html");
   }
   if (!job.registry.empty()) {
     RunRecord run;

@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <map>
 
+#include "diagnostics.h"
 #include "job_support.h"
 #include "manifest.h"
 #include "unlearn/core/atomic_file.h"
@@ -22,12 +24,14 @@
 #include "unlearn/metrics/relearn.h"
 #include "unlearn/models/model.h"
 #include "unlearn/models/provenance.h"
+#include "unlearn/report/html_report.h"
 #include "unlearn/report/result.h"
 #include "unlearn/select/selection.h"
 
 namespace unlearn {
 
 using namespace job_support;  // what forget, eval and compose share
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -175,6 +179,7 @@ nlohmann::json run_forget_job(const ForgetJob& job, const RunContext& context, O
   check_output_path(job.out, job.force, "--out");
   if (!job.report.empty()) check_output_path(job.report, job.force, "--report");
   if (job.manifest) check_output_path(manifest::path_for(job.out), job.force, "--out (manifest)");
+  if (!job.html.empty()) check_output_path(job.html, job.force, "--html");
   make_method(job.method, job.method_options);  // bad options fail before any work
   Model::load(job.model);                       // so does an unreadable model
   return run_forget_job(job, load_data(job.data, job.data_options), context, observer);
@@ -185,6 +190,7 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
   check_output_path(job.out, job.force, "--out");
   if (!job.report.empty()) check_output_path(job.report, job.force, "--report");
   if (job.manifest) check_output_path(manifest::path_for(job.out), job.force, "--out (manifest)");
+  if (!job.html.empty()) check_output_path(job.html, job.force, "--html");
   auto method = make_method(job.method, job.method_options);
 
   Model original = Model::load(job.model);
@@ -245,6 +251,8 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
     }
   }
   add_comparisons(result, models, split);
+  result["diagnostics"] =
+      diagnostics_entry(models, data, split, original, &unlearned.model, context.seed());
   add_relearn(job.relearn, result, "unlearned", unlearned.model, data, split, context);
   if (retrain) add_relearn(job.relearn, result, "retrain", *retrain, data, split, context);
   result["time_s"] = {{"unlearn", unlearn_seconds}, {"evaluate", seconds_since(eval_start)}};
@@ -255,7 +263,7 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
   result["data"]["class_names"] = bundle.train.class_names;
   if (job.retain_share < 1) result["data"]["n_retain_used"] = udata.retain.numel();
   result["env"] = env_entry(context.threads(), context.seed(), device_name(context),
-                            precision_name(context.precision()));
+                            precision_name(context.precision()), context.command_line());
   result["trace"] = trace_entry(unlearned.trace);
 
   // Inputs are hashed before the output is written: with --force, --out may replace one.
@@ -288,6 +296,10 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
                     {"allow_empty", job.allow_empty}};
     facts.result = result;
     manifest::write(facts, job.out, job.force, context);
+  }
+  if (!job.html.empty()) {
+    const std::string label = fs::path(job.report.empty() ? job.out : job.report).stem().string();
+    write_html_report(job.html, {{label, result}}, job.force, "--html");
   }
   if (!job.registry.empty()) {
     RunRecord run;

@@ -18,6 +18,7 @@
 #include "unlearn/core/json_text.h"
 #include "unlearn/data/source.h"
 #include "unlearn/methods/registry.h"
+#include "unlearn/report/html_report.h"
 #include "unlearn/report/result.h"
 #include "unlearn/select/selection.h"
 
@@ -373,6 +374,17 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
   write_text_atomically((out / "sweep.csv").string(), csv.str(), true, "--out");
   write_text_atomically((out / "sweep.json").string(), json_text(summary, 2) + "\n", true, "--out");
   write_text_atomically((out / "sweep.md").string(), sweep_markdown(summary), true, "--out");
+  const bool any_trial = std::any_of(summary["trials"].begin(), summary["trials"].end(),
+                                     [](const auto& t) { return t.value("status", "") == "ok"; });
+  if (job.html && any_trial) {
+    // Closest to the retrain first: the report draws the first few trials in detail.
+    auto sources = load_report_sources({out.string()});
+    std::stable_sort(sources.begin(), sources.end(), [](const auto& a, const auto& b) {
+      const double ga = a.result.value("avg_gap", 1e300), gb = b.result.value("avg_gap", 1e300);
+      return ga < gb;
+    });
+    write_html_report((out / "report.html").string(), sources, true, "--out");
+  }
   return summary;
 }
 

@@ -22,8 +22,13 @@ EvalData make_eval_data(const DataBundle& bundle, const InputSpec& spec) {
   return d;
 }
 
-torch::Tensor predict_logits(const Model& model, const torch::Tensor& inputs, int64_t batch,
-                             Observer* observer) {
+namespace {
+
+/// `forward` over every row of `inputs` in batches, in eval mode without autograd; the model's
+/// mode is restored afterwards.
+template <typename Forward>
+torch::Tensor predict_batched(const Model& model, const torch::Tensor& inputs, int64_t batch,
+                              Observer* observer, Forward forward) {
   UNLEARN_CHECK(batch > 0, "predict: batch must be positive, got ", batch);
   const bool was_training = model.is_training();
   const_cast<Model&>(model).train(false);
@@ -34,13 +39,27 @@ torch::Tensor predict_logits(const Model& model, const torch::Tensor& inputs, in
   if (observer) observer->begin("evaluate", n);
   for (int64_t start = 0; start < n; start += batch) {
     const int64_t end = std::min(start + batch, n);
-    parts.push_back(model.logits(inputs.slice(0, start, end).to(device)).to(torch::kCPU));
+    parts.push_back(forward(inputs.slice(0, start, end).to(device)).to(torch::kCPU));
     if (observer) observer->progress(end, "");
   }
   if (observer) observer->end();
   const_cast<Model&>(model).train(was_training);
-  if (parts.empty()) return torch::zeros({0, model.num_classes()});
-  return torch::cat(parts);
+  return parts.empty() ? torch::Tensor() : torch::cat(parts);
+}
+
+}  // namespace
+
+torch::Tensor predict_logits(const Model& model, const torch::Tensor& inputs, int64_t batch,
+                             Observer* observer) {
+  auto out = predict_batched(model, inputs, batch, observer,
+                             [&](const torch::Tensor& x) { return model.logits(x); });
+  return out.defined() ? out : torch::zeros({0, model.num_classes()});
+}
+
+torch::Tensor predict_features(const Model& model, const torch::Tensor& inputs, int64_t batch) {
+  auto out = predict_batched(model, inputs, batch, nullptr,
+                             [&](const torch::Tensor& x) { return model.embed(x).flatten(1); });
+  return out.defined() ? out : torch::zeros({0, 0});
 }
 
 ModelOutputs compute_outputs(const Model& model, const EvalData& data, int64_t batch,

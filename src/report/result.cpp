@@ -1,5 +1,7 @@
 #include "unlearn/report/result.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -23,6 +25,21 @@ const char* const kColumns[] = {"UA", "RA", "TA", "FTA", "RTA", "MIA_efficacy"};
 /// JSON has no NaN: undefined metrics are left out rather than written as null.
 void put_finite(nlohmann::json& j, const std::string& key, double v) {
   if (std::isfinite(v)) j[key] = v;
+}
+
+/// Host name, CPU model (from /proc/cpuinfo on Linux) and the cores this process may use.
+nlohmann::json machine_entry() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::string cpu;
+  std::ifstream info("/proc/cpuinfo");
+  for (std::string line; cpu.empty() && std::getline(info, line);) {
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+      cpu = line.substr(line.find(':') + 1);
+      cpu.erase(0, cpu.find_first_not_of(' '));
+    }
+  }
+  return {{"host", host}, {"cpu", cpu}, {"cores", available_cores()}};
 }
 
 std::string cell(const nlohmann::json& j, const char* key, const char* fmt) {
@@ -84,9 +101,16 @@ nlohmann::json data_entry(const std::string& source, const Split& split) {
 }
 
 nlohmann::json env_entry(int threads, uint64_t seed, const std::string& device,
-                         const std::string& precision) {
-  return {{"threads", threads}, {"precision", precision}, {"torch_version", torch_version()},
-          {"seed", seed},       {"device", device},       {"unlearn_version", UNLEARN_VERSION}};
+                         const std::string& precision, const std::string& command_line) {
+  nlohmann::json env = {{"threads", threads},
+                        {"precision", precision},
+                        {"torch_version", torch_version()},
+                        {"seed", seed},
+                        {"device", device},
+                        {"unlearn_version", UNLEARN_VERSION},
+                        {"machine", machine_entry()}};
+  if (!command_line.empty()) env["command_line"] = command_line;
+  return env;
 }
 
 nlohmann::json trace_entry(const std::vector<TraceRecord>& trace) {
@@ -209,30 +233,24 @@ std::string group_tables(const std::vector<NamedEntry>& rows) {
 
 }  // namespace
 
-std::string format_table(const std::vector<nlohmann::json>& results,
-                         const std::vector<std::string>& labels) {
-  struct Row {
-    std::string name;
-    nlohmann::json entry;
-    nlohmann::json time;
-  };
-  std::vector<Row> rows;
-  auto add = [&](const std::string& name, const nlohmann::json& entry, const nlohmann::json& t) {
+std::vector<TableRow> table_rows(const std::vector<nlohmann::json>& results,
+                                 const std::vector<std::string>& labels) {
+  std::vector<TableRow> rows;
+  auto add = [&](TableRow row) {
     for (const auto& r : rows) {
-      if (r.name == name) return;
+      if (r.name == row.name) return;
     }
-    rows.push_back({name, entry, t});
+    rows.push_back(std::move(row));
   };
-  for (const auto& r : results) {
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
     if (!r.contains("models")) continue;
     const auto& models = r.at("models");
-    auto time_of = [](const nlohmann::json& e) {
-      return e.contains("time_s") ? e.at("time_s") : nlohmann::json();
-    };
-    if (models.contains("original"))
-      add("original", models.at("original"), time_of(models.at("original")));
-    if (models.contains("retrain"))
-      add("retrain", models.at("retrain"), time_of(models.at("retrain")));
+    for (const char* role : {"original", "retrain"}) {
+      if (!models.contains(role)) continue;
+      const auto& e = models.at(role);
+      add({role, role, i, e, e.contains("time_s") ? e.at("time_s") : nlohmann::json()});
+    }
   }
   std::map<std::string, int> method_count;
   for (const auto& r : results) {
@@ -249,9 +267,15 @@ std::string format_table(const std::vector<nlohmann::json>& results,
       nlohmann::json t = r.contains("time_s") && r.at("time_s").contains("unlearn")
                              ? r.at("time_s").at("unlearn")
                              : nlohmann::json();
-      add(name, models.at(role), t);
+      add({name, role, i, models.at(role), t});
     }
   }
+  return rows;
+}
+
+std::string format_table(const std::vector<nlohmann::json>& results,
+                         const std::vector<std::string>& labels) {
+  const std::vector<TableRow> rows = table_rows(results, labels);
   std::ostringstream out;
   char line[256];
   std::snprintf(line, sizeof line, "%-22s %7s %7s %7s %7s %7s %7s %8s %9s\n", "model", "UA", "RA",
@@ -259,7 +283,8 @@ std::string format_table(const std::vector<nlohmann::json>& results,
   out << line;
   for (const auto& r : rows) {
     const auto& m = r.entry.contains("metrics") ? r.entry.at("metrics") : nlohmann::json();
-    std::string time = r.time.is_number() ? cell(nlohmann::json{{"t", r.time}}, "t", "%.1f") : "-";
+    std::string time =
+        r.time_s.is_number() ? cell(nlohmann::json{{"t", r.time_s}}, "t", "%.1f") : "-";
     std::snprintf(line, sizeof line, "%-22s %7s %7s %7s %7s %7s %7s %8s %9s\n", r.name.c_str(),
                   cell(m, kColumns[0], "%.2f").c_str(), cell(m, kColumns[1], "%.2f").c_str(),
                   cell(m, kColumns[2], "%.2f").c_str(), cell(m, kColumns[3], "%.2f").c_str(),

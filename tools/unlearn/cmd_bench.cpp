@@ -17,7 +17,10 @@ void register_bench(CLI::App& app) {
   sub->add_option("--out", job->out, "output folder; cells already finished there are skipped")
       ->required();
   add_common_options(sub, *common);
+  auto no_report = std::make_shared<bool>(false);
+  sub->add_flag("--no-report", *no_report, "write no HTML report (report.html in --out)");
   sub->callback([=] {
+    job->html = !*no_report;
     RunContext context = common->apply();
     ConsoleObserver observer(common->quiet);
     auto aggregate = run_bench_job(*job, context, observer);

@@ -171,10 +171,13 @@ void register_compose(CLI::App& app) {
   auto export_format = std::make_shared<std::string>();
   add_export_option(sub, *export_format);
   add_manifest_options(sub, job->manifest, job->manifest_ids);
+  auto html = std::make_shared<HtmlOptions>();
+  add_html_options(sub, *html);
 
   sub->callback([=] {
     RunContext context = common->apply();
     job->use_cache = !*no_cache;
+    job->html = html->resolve(job->report);
     if (*search) {
       job->op = "search";
       job->models = *items;
@@ -235,8 +238,9 @@ void register_compose(CLI::App& app) {
         }
       }
       if (result.contains("models")) std::printf("%s", format_table({result}).c_str());
-      std::printf("composite model -> %s%s%s\n", job->out.c_str(),
-                  job->report.empty() ? "" : ", result -> ", job->report.c_str());
+      std::printf("composite model -> %s%s%s%s%s\n", job->out.c_str(),
+                  job->report.empty() ? "" : ", result -> ", job->report.c_str(),
+                  job->html.empty() ? "" : ", report -> ", job->html.c_str());
     }
   });
 }

@@ -51,6 +51,8 @@ void register_forget(CLI::App& app, const std::string& method_name) {
   auto export_format = std::make_shared<std::string>();
   add_export_option(sub, *export_format);
   add_manifest_options(sub, job->manifest, job->manifest_ids);
+  auto html = std::make_shared<HtmlOptions>();
+  add_html_options(sub, *html);
 
   // The chosen method's own options; values stay text until the method parses them.
   auto values = std::make_shared<std::map<std::string, std::string>>();
@@ -87,6 +89,7 @@ void register_forget(CLI::App& app, const std::string& method_name) {
         job->method_options[flag] = values->at(flag);
       }
     }
+    job->html = html->resolve(job->report);
     ConsoleObserver observer(common->quiet);
     check_export(*export_format, job->out, job->force);
     auto result = run_forget_job(*job, context, observer);
@@ -94,8 +97,9 @@ void register_forget(CLI::App& app, const std::string& method_name) {
     if (!exported.empty() && !common->quiet) std::printf("TorchScript -> %s\n", exported.c_str());
     if (!common->quiet) {
       std::printf("%s", format_table({result}).c_str());
-      std::printf("unlearned model -> %s%s%s\n", job->out.c_str(),
-                  job->report.empty() ? "" : ", result -> ", job->report.c_str());
+      std::printf("unlearned model -> %s%s%s%s%s\n", job->out.c_str(),
+                  job->report.empty() ? "" : ", result -> ", job->report.c_str(),
+                  job->html.empty() ? "" : ", report -> ", job->html.c_str());
     }
   });
 }

@@ -19,7 +19,10 @@ void register_sweep(CLI::App& app) {
   sub->add_flag("--compose", job->compose,
                 "then compose the best-retaining trial with the best-forgetting one");
   add_common_options(sub, *common);
+  auto no_report = std::make_shared<bool>(false);
+  sub->add_flag("--no-report", *no_report, "write no HTML report (report.html in --out)");
   sub->callback([=] {
+    job->html = !*no_report;
     RunContext context = common->apply();
     ConsoleObserver observer(common->quiet);
     auto summary = run_sweep_job(*job, context, observer);

@@ -7,6 +7,7 @@
 #include "unlearn/core/parse.h"
 #include "unlearn/models/torchscript.h"
 #include "unlearn/registry/run_registry.h"
+#include "unlearn/report/html_report.h"
 
 namespace unlearn::cli {
 
@@ -39,6 +40,44 @@ std::vector<double> real_list(const std::string& text, const char* flag) {
 
 }  // namespace
 
+namespace {
+
+std::string& typed_command_line() {
+  static std::string text;
+  return text;
+}
+
+/// `arg` as a POSIX shell would need it to read it back as one word.
+std::string shell_word(const std::string& arg) {
+  if (!arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                            "0123456789-_./=:,+@%") == std::string::npos) {
+    return arg;
+  }
+  std::string out = "'";
+  for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+void remember_command_line(int argc, char** argv) {
+  std::string text = "unlearn";
+  for (int i = 1; i < argc; ++i) text += " " + shell_word(argv[i]);
+  typed_command_line() = text;
+}
+
+std::string HtmlOptions::resolve(const std::string& report) const {
+  if (skip) return "";
+  if (!path.empty()) return path;
+  return report.empty() ? "" : html_path_for(report);
+}
+
+void add_html_options(CLI::App* sub, HtmlOptions& o) {
+  sub->add_option("--html", o.path,
+                  "HTML report to write (default: the --report file with .html instead of .json)");
+  sub->add_flag("--no-report", o.skip, "write no HTML report");
+}
+
 RunContext CommonOptions::apply() const {
   torch::Device parsed = torch::kCPU;
   try {
@@ -55,7 +94,12 @@ RunContext CommonOptions::apply() const {
   spec.std = real_list(torchscript_std, "--torchscript-std");
   spec.class_names = split_commas(torchscript_classes);
   set_torchscript_spec_flags(std::move(spec));
-  return RunContext().device(parsed).threads(used).seed(seed).precision(parse_precision(precision));
+  return RunContext()
+      .device(parsed)
+      .threads(used)
+      .seed(seed)
+      .precision(parse_precision(precision))
+      .command_line(typed_command_line());
 }
 
 void add_common_options(CLI::App* sub, CommonOptions& o) {

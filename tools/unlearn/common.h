@@ -27,6 +27,18 @@ struct CommonOptions {
 };
 
 void add_common_options(CLI::App* sub, CommonOptions& options);
+
+/// Keeps the command as typed (argv), so results can record it (env.command_line).
+void remember_command_line(int argc, char** argv);
+
+/// --html FILE and --no-report: where the HTML report goes.
+struct HtmlOptions {
+  std::string path;
+  bool skip = false;
+  /// The page's path: --html, else the result JSON `report` with .html, else none.
+  std::string resolve(const std::string& report) const;
+};
+void add_html_options(CLI::App* sub, HtmlOptions& options);
 /// --label-index, --frames and --image-size: how readers turn a data source into samples.
 void add_data_options(CLI::App* sub, DataOptions& options);
 /// --registry PATH (default: default_registry_path()) and --no-registry, into `registry`

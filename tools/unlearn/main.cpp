@@ -26,6 +26,7 @@ int fail(int code, const std::string& what) {
 
 int main(int argc, char** argv) {
   using namespace unlearn;
+  cli::remember_command_line(argc, argv);  // results record the command as typed
   try {
     const cli::ConfigArgs config =
         cli::read_config(std::vector<std::string>(argv + 1, argv + argc));

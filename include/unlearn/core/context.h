@@ -18,6 +18,8 @@ struct RunContext {
   TORCH_ARG(uint64_t, seed) = 0;
   /// Forward passes of training and unlearning; evaluation always runs in fp32.
   TORCH_ARG(Precision, precision) = Precision::fp32;
+  /// The command that started the run, as typed; recorded in results (env.command_line).
+  TORCH_ARG(std::string, command_line);
 };
 
 /// Number of cores this process may use (honours the CPU affinity mask).

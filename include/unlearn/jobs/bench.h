@@ -45,6 +45,7 @@ BenchPlan read_bench_plan(const std::string& path);
 struct BenchJob {
   std::string plan;  // the YAML file
   std::string out;   // the output folder; an existing one is resumed
+  bool html = true;  // also write report.html there (include/unlearn/report/html_report.h)
 };
 
 /// Runs every cell not already finished in `job.out` and writes results.csv, results.json and

@@ -45,6 +45,7 @@ struct ComposeJob {
 
   std::string out;
   std::string report;  // optional result JSON
+  std::string html;    // optional HTML report (include/unlearn/report/html_report.h)
   bool force = false;
   bool use_cache = true;
   std::string registry;   // run registry file that records the run; empty: none

@@ -58,6 +58,7 @@ struct ForgetJob {
   std::string retrain;  // optional
   std::string out;
   std::string report;  // optional result JSON path
+  std::string html;    // optional HTML report path (include/unlearn/report/html_report.h)
   bool force = false;
   /// Reuse the outputs of the original and retrain model files (metrics/output_cache.h).
   bool use_cache = true;

@@ -57,6 +57,7 @@ struct SweepJob {
   std::string out;  // an existing folder is resumed
   /// Then compose the best-retaining and the best-forgetting trial (docs/compose.md).
   bool compose = false;
+  bool html = true;  // also write report.html there (include/unlearn/report/html_report.h)
 };
 
 /// Runs every trial not yet in `job.out`; writes sweep.csv, sweep.json and sweep.md there.

@@ -41,6 +41,9 @@ struct ModelOutputs {
 torch::Tensor predict_logits(const Model& model, const torch::Tensor& inputs, int64_t batch,
                              Observer* observer = nullptr);
 
+/// Penultimate features (N×D, flattened) for every row of `inputs`, the same way.
+torch::Tensor predict_features(const Model& model, const torch::Tensor& inputs, int64_t batch);
+
 ModelOutputs compute_outputs(const Model& model, const EvalData& data, int64_t batch = 512,
                              Observer* observer = nullptr);
 

@@ -24,9 +24,11 @@ nlohmann::json model_entry(const std::string& path, const Model& model,
 /// `data`: source, forget expression and the four set sizes.
 nlohmann::json data_entry(const std::string& source, const Split& split);
 
-/// `env`: threads, LibTorch version, seed, device, tool version.
+/// `env`: threads, LibTorch version, seed, device, tool version, and the machine (host name,
+/// CPU model, available cores); `command_line` too when not empty.
 nlohmann::json env_entry(int threads, uint64_t seed, const std::string& device,
-                         const std::string& precision = "fp32");
+                         const std::string& precision = "fp32",
+                         const std::string& command_line = "");
 
 /// `trace`: one object per record: {"step": n, <name>: value, ...}.
 nlohmann::json trace_entry(const std::vector<TraceRecord>& trace);
@@ -44,6 +46,20 @@ void add_avg_gaps(nlohmann::json& result);
 /// that is not in the result (no retrain model, an undefined metric) is left out. Returns an
 /// empty object when there is neither entry.
 nlohmann::json goal_entry(const nlohmann::json& result);
+
+/// One row of a side-by-side table: a model entry of one of the results.
+struct TableRow {
+  std::string name;       // "original", "retrain", or the method's name (a label when two share it)
+  std::string role;       // its role in the result: original, retrain, unlearned or model
+  size_t result = 0;      // which result it came from
+  nlohmann::json entry;   // models.<role>
+  nlohmann::json time_s;  // training time (original, retrain) or unlearning time; null if unknown
+};
+
+/// The rows of `format_table`: original and retrain once (from the first result that has
+/// each), then each result's unlearned (or eval's model) entry.
+std::vector<TableRow> table_rows(const std::vector<nlohmann::json>& results,
+                                 const std::vector<std::string>& labels = {});
 
 /// A side-by-side table of one or more result files: original and retrain once, then each
 /// unlearned model under its method's name; columns UA, RA, TA, FTA, RTA, MIA_efficacy,

@@ -1,0 +1,348 @@
+#include "unlearn/report/charts.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "unlearn/metrics/pareto.h"
+#include "unlearn/report/result.h"
+
+namespace unlearn {
+
+namespace {
+
+constexpr const char* kVegaLiteSchema = "https://vega.github.io/schema/vega-lite/v6.json";
+constexpr size_t kFeatured = 4;       // unlearned models drawn in the per-model charts
+constexpr size_t kTracePoints = 300;  // per trace and metric: enough for a curve
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double number_or_nan(const nlohmann::json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j.at(key).is_number() ? j.at(key).get<double>() : kNaN;
+}
+
+std::vector<TableRow> rows_of(const std::vector<ReportSource>& sources) {
+  std::vector<nlohmann::json> results;
+  std::vector<std::string> labels;
+  for (const auto& s : sources) {
+    results.push_back(s.result);
+    labels.push_back(s.label);
+  }
+  return table_rows(results, labels);
+}
+
+/// The reference rows (original, retrain) and the first kFeatured unlearned rows.
+std::vector<TableRow> featured_rows(const std::vector<ReportSource>& sources) {
+  std::vector<TableRow> out;
+  size_t unlearned = 0;
+  for (auto& r : rows_of(sources)) {
+    const bool reference = r.role == "original" || r.role == "retrain";
+    if (reference || unlearned++ < kFeatured) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+nlohmann::json sort_of(const std::vector<TableRow>& rows) {
+  nlohmann::json order = nlohmann::json::array();
+  for (const auto& r : rows) order.push_back(r.name);
+  return order;
+}
+
+nlohmann::json base_spec(const std::string& name, nlohmann::json rows) {
+  return {{"$schema", kVegaLiteSchema},
+          {"datasets", {{name, std::move(rows)}}},
+          {"data", {{"name", name}}},
+          {"config", {{"font", "system-ui, sans-serif"}}}};
+}
+
+}  // namespace
+
+TradeoffAxes tradeoff_axes(const nlohmann::json& metrics) {
+  TradeoffAxes a;
+  if (metrics.is_object() && metrics.contains("FTA") && metrics.contains("RTA")) {
+    a.forget = number_or_nan(metrics, "FTA");
+    a.keep = number_or_nan(metrics, "RTA");
+    a.forget_name = "FTA";
+    a.keep_name = "RTA";
+  } else {
+    a.forget = 100.0 - number_or_nan(metrics, "UA");
+    a.keep = number_or_nan(metrics, "RA");
+    a.forget_name = "Acc(D_f)";
+    a.keep_name = "RA";
+  }
+  return a;
+}
+
+ChartSpec tradeoff_chart(const std::vector<ReportSource>& sources) {
+  const auto rows = rows_of(sources);
+  std::vector<double> forget, keep;
+  std::vector<size_t> candidates;  // indices into rows of unlearned models
+  nlohmann::json points = nlohmann::json::array();
+  std::string forget_name, keep_name;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto a = tradeoff_axes(rows[i].entry.value("metrics", nlohmann::json::object()));
+    if (std::isnan(a.forget) || std::isnan(a.keep)) continue;
+    forget_name = a.forget_name;
+    keep_name = a.keep_name;
+    const bool reference = rows[i].role == "original" || rows[i].role == "retrain";
+    if (!reference) {
+      candidates.push_back(points.size());
+      forget.push_back(a.forget);
+      keep.push_back(a.keep);
+    }
+    const auto& method = sources[rows[i].result].result.value("method", nlohmann::json::object());
+    points.push_back({{"label", rows[i].name},
+                      {"kind", reference ? rows[i].role : "unlearned"},
+                      {"method", reference ? rows[i].role : method.value("name", rows[i].role)},
+                      {"forget", a.forget},
+                      {"keep", a.keep},
+                      {"on_front", false}});
+  }
+  if (candidates.empty()) return {nullptr, "no unlearned model has both accuracies"};
+  for (size_t k : pareto_front(forget, keep)) points[candidates[k]]["on_front"] = true;
+
+  const nlohmann::json x = {{"field", "forget"},
+                            {"type", "quantitative"},
+                            {"title", forget_name + " (%), lower forgets more"},
+                            {"scale", {{"zero", false}}},
+                            {"axis", {{"format", ".1f"}}}};
+  const nlohmann::json y = {{"field", "keep"},
+                            {"type", "quantitative"},
+                            {"title", keep_name + " (%), higher keeps more"},
+                            {"scale", {{"zero", false}}},
+                            {"axis", {{"format", ".1f"}}}};
+  const nlohmann::json tooltip = {{{"field", "label"}},
+                                  {{"field", "forget"}, {"format", ".2f"}, {"title", forget_name}},
+                                  {{"field", "keep"}, {"format", ".2f"}, {"title", keep_name}}};
+  auto spec = base_spec("tradeoff", points);
+  spec["width"] = 560;
+  spec["height"] = 320;
+  spec["layer"] = {
+      {{"transform", {{{"filter", "datum.on_front"}}}},
+       {"mark", {{"type", "line"}, {"color", "#888"}, {"strokeDash", {4, 3}}}},
+       {"encoding", {{"x", x}, {"y", y}, {"order", {{"field", "forget"}}}}}},
+      {{"mark", {{"type", "point"}, {"filled", true}, {"size", 90}}},
+       {"encoding",
+        {{"x", x},
+         {"y", y},
+         {"color", {{"field", "method"}, {"type", "nominal"}, {"title", "model"}}},
+         {"shape",
+          {{"field", "kind"},
+           {"type", "nominal"},
+           {"title", "kind"},
+           {"scale",
+            {{"domain", {"unlearned", "original", "retrain"}},
+             {"range", {"circle", "square", "cross"}}}}}},
+         {"tooltip", tooltip}}}},
+      {{"transform", {{{"filter", "datum.kind !== 'unlearned' || datum.on_front"}}}},
+       {"mark", {{"type", "text"}, {"dx", 8}, {"dy", -8}, {"align", "left"}, {"fontSize", 11}}},
+       {"encoding", {{"x", x}, {"y", y}, {"text", {{"field", "label"}}}}}}};
+  return {spec, ""};
+}
+
+ChartSpec per_class_chart(const std::vector<ReportSource>& sources) {
+  const auto rows = featured_rows(sources);
+  nlohmann::json bars = nlohmann::json::array();
+  nlohmann::json classes = nlohmann::json::array();
+  for (const auto& r : rows) {
+    if (!r.entry.contains("per_class_test")) continue;
+    for (const auto& [name, acc] : r.entry.at("per_class_test").items()) {
+      if (!acc.is_number()) continue;
+      bars.push_back({{"class", name}, {"model", r.name}, {"accuracy", acc}});
+      if (std::find(classes.begin(), classes.end(), name) == classes.end()) classes.push_back(name);
+    }
+  }
+  if (bars.empty()) return {nullptr, "the results hold no per-class test accuracy"};
+  auto spec = base_spec("per_class", bars);
+  spec["width"] = {{"step", 14}};  // per bar: with xOffset, the step is one model's bar
+  spec["height"] = 240;
+  spec["mark"] = {{"type", "bar"}, {"tooltip", true}};
+  spec["encoding"] = {
+      {"x", {{"field", "class"}, {"type", "nominal"}, {"sort", classes}, {"title", "class"}}},
+      {"xOffset", {{"field", "model"}, {"sort", sort_of(rows)}}},
+      {"y",
+       {{"field", "accuracy"},
+        {"type", "quantitative"},
+        {"title", "test accuracy (%)"},
+        {"scale", {{"domain", {0, 100}}}}}},
+      {"color", {{"field", "model"}, {"type", "nominal"}, {"sort", sort_of(rows)}}}};
+  return {spec, ""};
+}
+
+ChartSpec per_group_chart(const std::vector<ReportSource>& sources) {
+  const auto rows = featured_rows(sources);
+  nlohmann::json bars = nlohmann::json::array();
+  for (const auto& r : rows) {
+    if (!r.entry.contains("per_group")) continue;
+    for (const auto& [column, groups] : r.entry.at("per_group").items()) {
+      for (const auto& [value, g] : groups.items()) {
+        const bool test = g.contains("test_acc");
+        const double acc = number_or_nan(g, test ? "test_acc" : "train_acc");
+        if (std::isnan(acc)) continue;
+        bars.push_back({{"column", column},
+                        {"value", value},
+                        {"model", r.name},
+                        {"accuracy", acc},
+                        {"split", test ? "test" : "train"}});
+      }
+    }
+  }
+  if (bars.empty()) {
+    return {nullptr,
+            "the selection reads no metadata column (device, site, ...), so there are no "
+            "subgroups"};
+  }
+  auto spec = base_spec("per_group", bars);
+  spec["facet"] = {{"row", {{"field", "column"}, {"type", "nominal"}, {"title", nullptr}}}};
+  spec["resolve"] = {{"scale", {{"x", "independent"}}}};
+  spec["spec"] = {
+      {"width", {{"step", 14}}},
+      {"height", 200},
+      {"mark", {{"type", "bar"}, {"tooltip", true}}},
+      {"encoding",
+       {{"x", {{"field", "value"}, {"type", "nominal"}, {"title", "subgroup"}}},
+        {"xOffset", {{"field", "model"}, {"sort", sort_of(rows)}}},
+        {"y",
+         {{"field", "accuracy"},
+          {"type", "quantitative"},
+          {"title", "accuracy (%)"},
+          {"scale", {{"domain", {0, 100}}}}}},
+        {"color", {{"field", "model"}, {"type", "nominal"}, {"sort", sort_of(rows)}}}}}};
+  return {spec, ""};
+}
+
+ChartSpec convergence_chart(const std::vector<ReportSource>& sources) {
+  static const char* const kCurves[] = {"flip_rate", "forget_loss", "retain_loss", "grad_norm"};
+  nlohmann::json points = nlohmann::json::array();
+  std::set<std::string> present;
+  size_t drawn = 0;
+  for (const auto& r : rows_of(sources)) {
+    if (r.role == "original" || r.role == "retrain" || drawn >= kFeatured) continue;
+    const auto& trace = sources[r.result].result.value("trace", nlohmann::json::array());
+    if (!trace.is_array() || trace.empty()) continue;
+    ++drawn;
+    const size_t stride = (trace.size() + kTracePoints - 1) / kTracePoints;
+    for (size_t i = 0; i < trace.size(); i += stride) {
+      for (const char* curve : kCurves) {
+        const double v = number_or_nan(trace[i], curve);
+        if (!std::isfinite(v)) continue;
+        present.insert(curve);
+        points.push_back({{"model", r.name},
+                          {"step", trace[i].value("step", static_cast<int64_t>(i + 1))},
+                          {"metric", curve},
+                          {"value", v}});
+      }
+    }
+  }
+  if (points.empty()) return {nullptr, "no method in these results records a per-step trace"};
+  nlohmann::json order = nlohmann::json::array();
+  for (const char* curve : kCurves) {
+    if (present.count(curve)) order.push_back(curve);
+  }
+  auto spec = base_spec("convergence", points);
+  spec["facet"] = {
+      {"row", {{"field", "metric"}, {"type", "nominal"}, {"sort", order}, {"title", nullptr}}}};
+  spec["resolve"] = {{"scale", {{"y", "independent"}}}};
+  spec["spec"] = {{"width", 560},
+                  {"height", 110},
+                  {"mark", {{"type", "line"}, {"strokeWidth", 1.5}}},
+                  {"encoding",
+                   {{"x", {{"field", "step"}, {"type", "quantitative"}, {"title", "outer step"}}},
+                    {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", nullptr}}},
+                    {"color", {{"field", "model"}, {"type", "nominal"}}}}}};
+  return {spec, ""};
+}
+
+ChartSpec membership_chart(const std::vector<ReportSource>& sources) {
+  for (const auto& source : sources) {
+    const auto& d = source.result.value("diagnostics", nlohmann::json::object());
+    if (!d.contains("membership")) continue;
+    const auto& m = d.at("membership");
+    const int64_t bins = m.value("bins", 20);
+    nlohmann::json rects = nlohmann::json::array();
+    nlohmann::json models = nlohmann::json::array();
+    for (const char* role : {"original", "retrain", "unlearned", "model"}) {
+      if (!m.contains("roles") || !m.at("roles").contains(role)) continue;
+      models.push_back(role);
+      for (const auto& [set, shares] : m.at("roles").at(role).items()) {
+        for (int64_t b = 0; b < bins && b < static_cast<int64_t>(shares.size()); ++b) {
+          rects.push_back({{"model", role},
+                           {"set", set},
+                           {"lo", static_cast<double>(b) / bins},
+                           {"hi", static_cast<double>(b + 1) / bins},
+                           {"share", shares[b]}});
+        }
+      }
+    }
+    if (rects.empty()) break;
+    auto spec = base_spec("membership", rects);
+    spec["facet"] = {{"column", {{"field", "model"}, {"type", "nominal"}, {"sort", models}}}};
+    spec["spec"] = {{"width", 220},
+                    {"height", 200},
+                    {"mark", {{"type", "rect"}, {"opacity", 0.55}, {"tooltip", true}}},
+                    {"encoding",
+                     {{"x",
+                       {{"field", "lo"},
+                        {"type", "quantitative"},
+                        {"title", m.value("score", std::string("score"))},
+                        {"scale", {{"domain", {0, 1}}}}}},
+                      {"x2", {{"field", "hi"}}},
+                      {"y",
+                       {{"field", "share"},
+                        {"type", "quantitative"},
+                        {"title", "share of set (%)"},
+                        {"stack", nullptr}}},
+                      {"color",
+                       {{"field", "set"},
+                        {"type", "nominal"},
+                        {"scale", {{"domain", {"forget", "retain", "test"}}}}}}}}};
+    return {spec, ""};
+  }
+  return {nullptr, "the results hold no membership scores (written by forget and compose)"};
+}
+
+ChartSpec embedding_chart(const std::vector<ReportSource>& sources) {
+  for (const auto& source : sources) {
+    const auto& d = source.result.value("diagnostics", nlohmann::json::object());
+    if (!d.contains("embedding")) continue;
+    const auto& e = d.at("embedding");
+    nlohmann::json dots = nlohmann::json::array();
+    for (const char* stage : {"before", "after"}) {
+      if (!e.contains("points") || !e.at("points").contains(stage)) continue;
+      for (const auto& [set, xy] : e.at("points").at(stage).items()) {
+        for (const auto& p : xy)
+          dots.push_back({{"stage", stage}, {"set", set}, {"pc1", p[0]}, {"pc2", p[1]}});
+      }
+    }
+    if (dots.empty()) break;
+    const auto& explained = e.value("explained", nlohmann::json::array({0.0, 0.0}));
+    auto axis_title = [&](int k) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "PC%d (%.0f%% of variance)", k + 1,
+                    100.0 * explained.at(k).get<double>());
+      return std::string(buf);
+    };
+    auto spec = base_spec("embedding", dots);
+    spec["facet"] = {{"column",
+                      {{"field", "stage"},
+                       {"type", "nominal"},
+                       {"sort", {"before", "after"}},
+                       {"title", "penultimate features, before and after unlearning"}}}};
+    spec["spec"] = {
+        {"width", 300},
+        {"height", 260},
+        {"mark", {{"type", "point"}, {"filled", true}, {"opacity", 0.55}, {"size", 18}}},
+        {"encoding",
+         {{"x", {{"field", "pc1"}, {"type", "quantitative"}, {"title", axis_title(0)}}},
+          {"y", {{"field", "pc2"}, {"type", "quantitative"}, {"title", axis_title(1)}}},
+          {"color",
+           {{"field", "set"},
+            {"type", "nominal"},
+            {"scale", {{"domain", {"forget", "retain"}}}}}}}}};
+    return {spec, ""};
+  }
+  return {nullptr, "the results hold no feature embedding (written by forget and compose)"};
+}
+
+}  // namespace unlearn

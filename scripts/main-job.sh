@@ -26,4 +26,4 @@ for method in psg boundary-shrink; do
 done
 echo
 echo "Forgetting class 0 (T-shirt/top) of Fashion-MNIST; results in $run"
-"$unlearn" report psg.json boundary-shrink.json
+"$unlearn" report psg.json boundary-shrink.json --out report.html --force

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <vector>
 
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
@@ -231,7 +232,7 @@ std::string provenance_section(const std::vector<ReportSource>& sources) {
 
 const char* kStyle = R"css(
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
-h1{font-size:1.6rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+h1{font-size:1.6rem}h3{font-size:1rem;font-weight:600;margin:1rem 0 .3rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 table.headline{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:.9rem}
 table.headline th,table.headline td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}
 table.headline tbody th{text-align:left}
@@ -262,11 +263,17 @@ const char* kBootstrap = R"js(
 })();
 )js";
 
+/// A numbered section of the page: its charts, each with an id and a caption (may be empty).
+struct ReportChart {
+  const char* id;
+  const char* caption;
+  ChartSpec (*build)(const std::vector<ReportSource>&);
+};
 struct ReportSection {
   const char* id;
   const char* title;
   const char* intro;
-  ChartSpec (*build)(const std::vector<ReportSource>&);
+  std::vector<ReportChart> charts;
 };
 
 std::string stem_label(const fs::path& file, const fs::path& root) {
@@ -317,28 +324,34 @@ std::string render_html_report(const std::vector<ReportSource>& sources,
                                const GoalTolerances& goals) {
   UNLEARN_CHECK_AS(InvalidArgument, !sources.empty(), "report: no result files");
   static const ReportSection kSections[] = {
-      {"tradeoff", "Trade-off",
+      {"tradeoff",
+       "Trade-off",
        "Forgetting against retention for every model. The dashed line joins the unlearned models "
        "no other beats on both axes (the Pareto front); the retrained model is the target.",
-       tradeoff_chart},
-      {"per-class", "Accuracy per class", "Test accuracy of each class, model by model.",
-       per_class_chart},
-      {"per-group", "Accuracy per subgroup",
-       "Accuracy per value of each metadata column the selection reads: what should stay the "
-       "same is as telling as what should change.",
-       per_group_chart},
-      {"convergence", "Convergence", "Per outer step, from the unlearning run's trace.",
-       convergence_chart},
-      {"membership", "Membership inference",
+       {{"tradeoff", "", tradeoff_chart}}},
+      {"accuracy",
+       "Accuracy per class and per subgroup",
+       "Test accuracy model by model: what should stay the same is as telling as what should "
+       "change.",
+       {{"per-class", "Per class.", per_class_chart},
+        {"per-group", "Per value of each metadata column the selection reads (device, site, ...).",
+         per_group_chart}}},
+      {"convergence",
+       "Convergence",
+       "Per outer step, from the unlearning run's trace.",
+       {{"convergence", "", convergence_chart}}},
+      {"membership",
+       "Membership inference",
        "How the MIA-efficacy attack's feature, the true-class probability, is spread on the "
        "forget set, the retain set and the test set. After good unlearning the forget set looks "
        "like the test set, as it does for the retrained model.",
-       membership_chart},
-      {"embedding", "Embeddings",
+       {{"membership", "", membership_chart}}},
+      {"embedding",
+       "Embeddings",
        "Penultimate features of up to 300 forget and 300 retain training samples, projected on "
        "the first two principal components of the original model's features (one set of axes "
        "for both).",
-       embedding_chart},
+       {{"embedding", "", embedding_chart}}},
   };
   nlohmann::json charts = nlohmann::json::array();
   std::ostringstream body;
@@ -355,15 +368,18 @@ std::string render_html_report(const std::vector<ReportSource>& sources,
   for (const auto& s : kSections) {
     body << "<h2 id=\"section-" << s.id << "\">" << number++ << ". " << s.title << "</h2>\n"
          << "<p class=\"note\">" << s.intro << "</p>\n";
-    const ChartSpec chart = s.build(sources);
-    if (chart.spec.is_null()) {
-      body << "<p class=\"missing\" id=\"missing-" << s.id
-           << "\">Not drawn: " << escape_html(chart.missing) << ".</p>\n";
-      continue;
+    for (const auto& c : s.charts) {
+      if (*c.caption) body << "<h3>" << c.caption << "</h3>\n";
+      const ChartSpec chart = c.build(sources);
+      if (chart.spec.is_null()) {
+        body << "<p class=\"missing\" id=\"missing-" << c.id
+             << "\">Not drawn: " << escape_html(chart.missing) << ".</p>\n";
+        continue;
+      }
+      const std::string id = std::string("chart-") + c.id;
+      body << "<div class=\"chart\" id=\"" << id << "\"></div>\n";
+      charts.push_back({{"id", id}, {"spec", chart.spec}});
     }
-    const std::string id = std::string("chart-") + s.id;
-    body << "<div class=\"chart\" id=\"" << id << "\"></div>\n";
-    charts.push_back({{"id", id}, {"spec", chart.spec}});
   }
   body << "<h2 id=\"section-provenance\">" << number << ". Provenance</h2>\n"
        << provenance_section(sources);

@@ -17,7 +17,7 @@ methods:
 YAML
 
 expect_exit 0 "bench" -- "$UNLEARN" bench plan.yaml --out run --quiet
-for f in results.csv results.json results.md plan.yaml models/original-s0.pt \
+for f in results.csv results.json results.md report.html plan.yaml models/original-s0.pt \
   models/retrain-class0-s1.pt cells/class0/psg/s0/result.json cells/random/psg-slow/s1/log.txt; do
   [ -f "run/$f" ] || fail "bench did not write run/$f"
 done

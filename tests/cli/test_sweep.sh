@@ -15,7 +15,7 @@ space:
   passes: [1, 3]
 YAML
 expect_exit 0 "sweep" -- "$UNLEARN" sweep sweep.yaml --out sw
-for f in sweep.csv sweep.json sweep.md models/original.pt models/retrain.pt trials/t003/result.json; do
+for f in sweep.csv sweep.json sweep.md report.html models/original.pt models/retrain.pt trials/t003/result.json; do
   [ -f "sw/$f" ] || fail "sweep did not write sw/$f"
 done
 [ "$(wc -l <sw/sweep.csv)" -eq 5 ] || fail "sweep.csv: expected 4 trials and a header"

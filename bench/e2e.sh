@@ -39,17 +39,7 @@ done
   { echo "e2e.sh: $python lacks torch/torchvision; run scripts/setup.sh --bench" >&2; exit 1; }
 mkdir -p "$out"
 
-# With --threads equal to the core count, any other process on the machine stalls every
-# OpenMP barrier (libgomp spin-waits): a 2-thread run next to a 2-job build ran 6.6x slower.
-# Each run therefore waits for the 1-minute load average to drop, and keeps it in NAME.time.
-wait_quiet() {
-  local tries=0 load
-  while load=$(cut -d' ' -f1 /proc/loadavg) && awk -v l="$load" 'BEGIN { exit !(l > 0.3) }'; do
-    ((tries++ < 60)) || { echo "e2e: machine still busy (load $load); the timings are not valid" >&2; break; }
-    sleep 5
-  done
-  echo "$load"
-}
+source "$here/quiet.sh"  # wait_quiet
 
 # Runs a command under /usr/bin/time, keeping its user and system CPU seconds, involuntary
 # context switches, wall time and peak RSS (the last two read by the table below) in

@@ -32,8 +32,9 @@ if [ ! -f "$original" ]; then
     --no-registry
 fi
 
+source "$here/quiet.sh"  # wait_quiet
 run() {  # run NAME FORGET_SHARE RETAIN_SHARE
-  echo "scaling: $1" >&2
+  echo "scaling: $1 (load $(wait_quiet) before)" >&2
   "$unlearn" forget --model "$original" --forget "random($2, 7)" --method psg --preset authors \
     --retain-weight 0.5 --passes "$passes" --retain-share "$3" --threads "$threads" --quiet \
     --no-registry --force --out "$out/scaling/$1.pt" --report "$out/scaling/$1.json" >/dev/null

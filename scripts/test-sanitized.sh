@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Builds the parsers' tests (data readers, selection expressions) and the fuzz-corpus replay
-# with AddressSanitizer and UndefinedBehaviorSanitizer into build-asan/ and runs them. Debian's LibTorch is not
-# instrumented, so leak detection is off.
+# Builds every unit-test area (tests/unit/*/ gives one test_<area> binary each) and the fuzz-corpus
+# replay with AddressSanitizer and UndefinedBehaviorSanitizer into build-asan/ (or $1) and runs them
+# once. Debian's LibTorch is not instrumented, so leak detection is off.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cmake -S "$root" -B "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DUNLEARN_SANITIZE=ON \
+build=${1:-"$root/build-asan"}
+areas=()
+for dir in "$root"/tests/unit/*/; do
+  areas+=("test_$(basename "$dir")")
+done
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DUNLEARN_SANITIZE=ON \
   -DUNLEARN_BUILD_BENCH=OFF >/dev/null
-cmake --build "$root/build-asan" -j "$(nproc 2>/dev/null || echo 2)" --target test_data test_select fuzz_replay
+cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" --target "${areas[@]}" fuzz_replay
 export ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-"$root/build-asan/tests/test_data"
-"$root/build-asan/tests/test_select"
+cd "$build/tests"  # some tests read fixtures relative to the test folder, as under ctest
+for area in "${areas[@]}"; do
+  echo "== $area"
+  "./$area" --gtest_brief=1
+done
 for corpus in "$root"/tests/fuzz/corpus/*/; do
-  "$root/build-asan/tests/fuzz_replay" "$(basename "$corpus")" "$corpus"
+  ./fuzz_replay "$(basename "$corpus")" "$corpus"
 done

@@ -30,7 +30,9 @@ bool is_layer_weight_module(const torch::nn::Module& m) {
       dynamic_cast<const torch::nn::LinearImpl*>(&m)) {
     return true;
   }
-  const auto* weight = m.named_parameters(/*recurse=*/false).find("weight");
+  // Keep the dictionary alive: find() points into it (ASan caught a use after free here).
+  const auto parameters = m.named_parameters(/*recurse=*/false);
+  const auto* weight = parameters.find("weight");
   return weight != nullptr && weight->dim() >= 2 && !has_running_stats(m);
 }
 

@@ -39,7 +39,7 @@ done
   { echo "e2e.sh: $python lacks torch/torchvision; run scripts/setup.sh --bench" >&2; exit 1; }
 mkdir -p "$out"
 
-source "$here/quiet.sh"  # wait_quiet
+source "$here/common.sh"  # wait_quiet
 
 # Runs a command under /usr/bin/time, keeping its user and system CPU seconds, involuntary
 # context switches, wall time and peak RSS (the last two read by the table below) in

@@ -28,13 +28,9 @@ unlearn="$root/build/unlearn"
 [ -x "$unlearn" ] || { echo "precision.sh: $unlearn not found; run scripts/build.sh" >&2; exit 1; }
 mkdir -p "$out/precision"
 original="$out/original.pt"
-if [ ! -f "$original" ]; then
-  "$unlearn" train --data fashion-mnist --model allcnn --width 0.25 --input-size 32 \
-    --normalize 0.5,0.5 --epochs 3 --batch 64 --out "$original" --threads "$threads" --quiet \
-    --no-registry
-fi
+source "$here/common.sh"  # wait_quiet, ensure_original
+ensure_original "$unlearn" "$original" "$threads"
 
-source "$here/quiet.sh"  # wait_quiet
 for seed in $seeds; do
   for precision in fp32 bf16; do
     name="$precision-s$seed"

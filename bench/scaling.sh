@@ -26,13 +26,9 @@ unlearn="$root/build/unlearn"
 [ -x "$unlearn" ] || { echo "scaling.sh: $unlearn not found; run scripts/build.sh" >&2; exit 1; }
 mkdir -p "$out/scaling"
 original="$out/original.pt"
-if [ ! -f "$original" ]; then
-  "$unlearn" train --data fashion-mnist --model allcnn --width 0.25 --input-size 32 \
-    --normalize 0.5,0.5 --epochs 3 --batch 64 --out "$original" --threads "$threads" --quiet \
-    --no-registry
-fi
+source "$here/common.sh"  # wait_quiet, ensure_original
+ensure_original "$unlearn" "$original" "$threads"
 
-source "$here/quiet.sh"  # wait_quiet
 run() {  # run NAME FORGET_SHARE RETAIN_SHARE
   echo "scaling: $1 (load $(wait_quiet) before)" >&2
   "$unlearn" forget --model "$original" --forget "random($2, 7)" --method psg --preset authors \

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <map>
 #include <optional>
 #include <tuple>
@@ -20,7 +19,6 @@
 #include "unlearn/jobs/sweep.h"
 #include "unlearn/metrics/output_cache.h"
 #include "unlearn/models/provenance.h"
-#include "unlearn/report/html_report.h"
 #include "unlearn/report/result.h"
 #include "unlearn/train/batchnorm.h"
 
@@ -298,11 +296,7 @@ nlohmann::json run_compose_job(const ComposeJob& job, const RunContext& context,
     facts.result = result;
     manifest::write(facts, job.out, job.force, context);
   }
-  if (!job.html.empty() && result.contains("models")) {
-    const std::string label =
-        std::filesystem::path(job.report.empty() ? job.out : job.report).stem().string();
-    write_html_report(job.html, {{label, result}}, job.force, "--html");
-  }
+  if (result.contains("models")) write_run_html(job.html, job.report, job.out, result, job.force);
   if (!job.registry.empty()) {
     RunRecord run;
     run.command = "compose";

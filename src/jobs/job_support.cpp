@@ -9,6 +9,7 @@
 #include "unlearn/jobs/reference_scorer.h"
 #include "unlearn/metrics/divergence.h"
 #include "unlearn/models/torchscript.h"
+#include "unlearn/report/html_report.h"
 #include "unlearn/report/result.h"
 
 namespace unlearn::job_support {
@@ -125,6 +126,13 @@ void add_comparisons(nlohmann::json& result, const std::map<std::string, Evaluat
   }
   add_avg_gaps(result);
   result["goals"] = goal_entry(result);
+}
+
+void write_run_html(const std::string& html, const std::string& report, const std::string& out,
+                    const nlohmann::json& result, bool force) {
+  if (html.empty()) return;
+  const std::string label = std::filesystem::path(report.empty() ? out : report).stem().string();
+  write_html_report(html, {{label, result}}, force, "--html");
 }
 
 /// Eval data in `model`'s input format, reusing `shared` when the input specs agree.

@@ -64,6 +64,11 @@ Evaluated evaluate_entry(const Model& model, const std::string& path, const Eval
 void add_comparisons(nlohmann::json& result, const std::map<std::string, Evaluated>& models,
                      const Split& split);
 
+/// Writes the HTML report of a forget or compose run to `html` (nothing when empty), labelled by
+/// the stem of its result file, or of its model file when there is none.
+void write_run_html(const std::string& html, const std::string& report, const std::string& out,
+                    const nlohmann::json& result, bool force);
+
 /// Eval data in `model`'s input format, reusing `shared` when the input specs agree.
 const EvalData& eval_data_for(const Model& model, const Model& reference, const EvalData& shared,
                               const DataBundle& bundle, std::optional<EvalData>& storage);

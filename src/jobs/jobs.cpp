@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <ctime>
-#include <filesystem>
 #include <map>
 
 #include "diagnostics.h"
@@ -24,14 +23,12 @@
 #include "unlearn/metrics/relearn.h"
 #include "unlearn/models/model.h"
 #include "unlearn/models/provenance.h"
-#include "unlearn/report/html_report.h"
 #include "unlearn/report/result.h"
 #include "unlearn/select/selection.h"
 
 namespace unlearn {
 
 using namespace job_support;  // what forget, eval and compose share
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -297,10 +294,7 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
     facts.result = result;
     manifest::write(facts, job.out, job.force, context);
   }
-  if (!job.html.empty()) {
-    const std::string label = fs::path(job.report.empty() ? job.out : job.report).stem().string();
-    write_html_report(job.html, {{label, result}}, job.force, "--html");
-  }
+  write_run_html(job.html, job.report, job.out, result, job.force);
   if (!job.registry.empty()) {
     RunRecord run;
     run.command = "forget";

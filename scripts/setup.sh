@@ -10,6 +10,7 @@ set -euo pipefail
 packages=(
   build-essential cmake clang-format
   libtorch-dev            # tensors, autograd, optimisers, serialisation
+  libgloo-dev             # headers of c10d's Gloo process group (unlearn launch, src/dist)
   libopenblas0-pthread    # fast BLAS behind LibTorch
   dataset-fashion-mnist   # the real data set behind --data fashion-mnist
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev   # CLI, JSON, --config

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -19,6 +20,7 @@
 #include "unlearn/core/json_text.h"
 #include "unlearn/core/log_observer.h"
 #include "unlearn/data/source.h"
+#include "unlearn/dist/work_queue.h"
 #include "unlearn/methods/registry.h"
 #include "unlearn/metrics/evaluator.h"
 #include "unlearn/metrics/forgetting_quality.h"
@@ -176,8 +178,13 @@ BenchPlan read_bench_plan(const std::string& path) {
 nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Observer& observer) {
   const BenchPlan plan = read_bench_plan(job.plan);  // every check before any work
   UNLEARN_CHECK_AS(UsageError, !job.out.empty(), "--out is required");
-  const fs::path out(job.out);
-  create_output_folder(out, job.plan);
+  // In a distributed bench, rank 0 owns the output folder; the others work in a scratch folder
+  // that receives the models rank 0 made.
+  dist::GlooGroup* group = job.group;
+  std::optional<dist::ScratchFolder> scratch;
+  if (group && group->rank() != 0) scratch.emplace(group->rank());
+  const fs::path out = scratch ? scratch->path() : fs::path(job.out);
+  if (!scratch) create_output_folder(out, job.plan);
   const DataBundle bundle = load_data(plan.data);
   for (const auto& scenario : plan.scenarios) {
     try {  // unknown columns and empty selections show only against the data
@@ -191,47 +198,74 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
                                   plan.methods.size(), " methods x ", plan.seeds.size(),
                                   " seeds -> ", out.string()));
 
-  const int64_t total =
-      static_cast<int64_t>(plan.scenarios.size() * plan.methods.size() * plan.seeds.size());
-  int64_t done = 0, ran = 0, failed = 0;
-  observer.begin("bench", total);
+  // The originals and gold-standard retrains first (rank 0 alone in a distributed bench),
+  // then the cells.
+  std::vector<std::string> references;
+  const auto original_of = [&](uint64_t seed) {
+    return (out / "models" / ("original-" + seed_tag(seed) + ".pt")).string();
+  };
+  const auto retrain_stem = [&](const std::string& scenario, uint64_t seed) {
+    return "retrain-" + scenario + "-" + seed_tag(seed);
+  };
   for (uint64_t seed : plan.seeds) {
     const RunContext ctx = RunContext(context).seed(seed);
-    const std::string original = (out / "models" / ("original-" + seed_tag(seed) + ".pt")).string();
-    if (!fs::exists(original)) {
+    const std::string original = original_of(seed);
+    references.push_back("models/original-" + seed_tag(seed) + ".pt");
+    if (!scratch && !fs::exists(original)) {
       observer.message("bench: training the original, seed " + std::to_string(seed));
       TrainJob train = plan.model;
       train.recipe.seed(seed);
       ensure_original(train, bundle, original, ctx);
     }
     for (const auto& scenario : plan.scenarios) {
-      const std::string stem = "retrain-" + scenario.name + "-" + seed_tag(seed);
+      const std::string stem = retrain_stem(scenario.name, seed);
       const std::string retrain = (out / "models" / (stem + ".pt")).string();
-      if (!fs::exists(retrain)) {
+      references.push_back("models/" + stem + ".pt");
+      if (!scratch && !fs::exists(retrain)) {
         observer.message("bench: the gold-standard retrain of " + scenario.name + ", seed " +
                          std::to_string(seed));
         ensure_retrain(original, plan.data, scenario.forget, bundle, retrain,
                        (out / "models" / (stem + ".json")).string(), ctx);
       }
-      for (const auto& m : plan.methods) {
-        const std::string note = scenario.name + "/" + m.label + "/" + seed_tag(seed);
-        ForgetJob cell;
-        cell.model = original;
-        cell.data = plan.data;
-        cell.forget = scenario.forget;
-        cell.method = m.method;
-        cell.method_options = m.options;
-        cell.retrain = retrain;
-        const Outcome outcome =
-            run_cell(cell, out / "cells" / scenario.name / m.label / seed_tag(seed), bundle, ctx,
-                     observer, "bench: " + note);
-        if (outcome != Outcome::kSkipped) ++ran;
-        if (outcome == Outcome::kFailed) ++failed;
-        observer.progress(++done, note + (outcome == Outcome::kSkipped ? " (done before)" : ""));
-      }
     }
   }
-  observer.end();
+  if (group) dist::share_files(*group, "bench-models", out, references);
+
+  struct Cell {
+    uint64_t seed;
+    const BenchScenario* scenario;
+    const BenchMethod* method;
+    std::string note() const { return scenario->name + "/" + method->label + "/" + seed_tag(seed); }
+  };
+  std::vector<Cell> cells;
+  for (uint64_t seed : plan.seeds) {
+    for (const auto& scenario : plan.scenarios) {
+      for (const auto& m : plan.methods) cells.push_back({seed, &scenario, &m});
+    }
+  }
+  const auto cell_job = [&](const Cell& c) {
+    ForgetJob cell;
+    cell.model = original_of(c.seed);
+    cell.data = plan.data;
+    cell.forget = c.scenario->forget;
+    cell.method = c.method->method;
+    cell.method_options = c.method->options;
+    cell.retrain = (out / "models" / (retrain_stem(c.scenario->name, c.seed) + ".pt")).string();
+    return cell;
+  };
+  const auto cell_folder = [&](const Cell& c) {
+    return out / "cells" / c.scenario->name / c.method->label / seed_tag(c.seed);
+  };
+  CellList work;
+  work.name = "bench";
+  work.count = cells.size();
+  work.job = [&](size_t i) { return cell_job(cells[i]); };
+  work.folder = [&](size_t i) { return cell_folder(cells[i]); };
+  work.label = [&](size_t i) { return cells[i].note(); };
+  work.context = [&](size_t i) { return RunContext(context).seed(cells[i].seed); };
+  const CellTally tally = run_cells(work, bundle, group, out, observer);
+  if (scratch) return nlohmann::json::object();  // rank 0 writes the aggregate
+  const int64_t ran = tally.ran, failed = tally.failed;
 
   // Aggregate everything on disk, including cells finished by earlier runs.
   nlohmann::json aggregate;

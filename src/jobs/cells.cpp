@@ -6,6 +6,7 @@
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
 #include "unlearn/core/log_observer.h"
+#include "unlearn/dist/work_queue.h"
 #include "unlearn/methods/registry.h"
 #include "unlearn/report/result.h"
 
@@ -105,6 +106,44 @@ Outcome run_cell(ForgetJob job, const fs::path& dir, const DataBundle& bundle,
     observer.message(note + " failed: " + e.what());
     return Outcome::kFailed;
   }
+}
+
+CellTally run_cells(const CellList& cells, const DataBundle& bundle, dist::GlooGroup* group,
+                    const fs::path& scratch, Observer& observer) {
+  CellTally tally;
+  const auto note = [&](size_t i) { return cells.name + ": " + cells.label(i); };
+  if (group) {
+    dist::TaskQueue queue;
+    queue.name = cells.name;
+    queue.count = cells.count;
+    queue.needed = [&](size_t i) {
+      const auto method = make_method(cells.job(i).method, cells.job(i).method_options);
+      return !is_current(read_json_or_null((cells.folder(i) / "result.json").string()), *method,
+                         cells.job(i).forget);
+    };
+    queue.folder = cells.folder;
+    queue.label = cells.label;
+    queue.run = [&](size_t i, const fs::path& folder) {
+      run_cell(cells.job(i), folder, bundle, cells.context(i), observer, note(i));
+    };
+    const auto shared = dist::share_tasks(*group, queue, scratch, observer);
+    tally.ran = static_cast<int64_t>(shared.pending.size());
+    for (size_t i : shared.pending) {
+      if (fs::exists(cells.folder(i) / "error.txt")) ++tally.failed;
+    }
+    return tally;
+  }
+  observer.begin(cells.name, static_cast<int64_t>(cells.count));
+  for (size_t i = 0; i < cells.count; ++i) {
+    const Outcome outcome =
+        run_cell(cells.job(i), cells.folder(i), bundle, cells.context(i), observer, note(i));
+    if (outcome != Outcome::kSkipped) ++tally.ran;
+    if (outcome == Outcome::kFailed) ++tally.failed;
+    observer.progress(static_cast<int64_t>(i + 1),
+                      cells.label(i) + (outcome == Outcome::kSkipped ? " (done before)" : ""));
+  }
+  observer.end();
+  return tally;
 }
 
 std::string cell_error(const fs::path& dir) {

@@ -4,6 +4,7 @@
 // result is already there. Internal to jobs/.
 
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -11,6 +12,10 @@
 #include "unlearn/core/observer.h"
 #include "unlearn/data/dataset.h"
 #include "unlearn/jobs/jobs.h"
+
+namespace unlearn::dist {
+class GlooGroup;
+}
 
 namespace unlearn::cells {
 
@@ -42,6 +47,28 @@ enum class Outcome { kSkipped, kRan, kFailed };
 /// A failure is recorded, reported to `observer` and returned, not thrown.
 Outcome run_cell(ForgetJob job, const std::filesystem::path& dir, const DataBundle& bundle,
                  const RunContext& context, Observer& observer, const std::string& note);
+
+/// The cells of a sweep or bench: cell i is the forget run `job(i)` into `folder(i)`.
+struct CellList {
+  std::string name;  // progress label: "sweep" or "bench"
+  size_t count = 0;
+  std::function<ForgetJob(size_t)> job;
+  std::function<std::filesystem::path(size_t)> folder;
+  std::function<std::string(size_t)> label;
+  std::function<RunContext(size_t)> context;
+};
+
+/// What run_cells did: cells run now, and of those the failed ones.
+struct CellTally {
+  int64_t ran = 0;
+  int64_t failed = 0;
+};
+
+/// Runs every unfinished cell, in one process, or with `group` shared out among its ranks
+/// through the store (dist::share_tasks; other ranks work under `scratch`, and their files come
+/// back into rank 0's folders). The tally counts on rank 0 only.
+CellTally run_cells(const CellList& cells, const DataBundle& bundle, dist::GlooGroup* group,
+                    const std::filesystem::path& scratch, Observer& observer);
 
 /// The first line of dir/error.txt, or "" when there is none.
 std::string cell_error(const std::filesystem::path& dir);

@@ -79,14 +79,14 @@ CacheUse open_cache(bool enabled, const DataBundle& bundle, const OutputCache& c
   return {&cache, data_digest(bundle)};
 }
 
-/// Metrics of `model`. With `cached` set, `path` is a model file whose outputs may be reused.
 Evaluated evaluate_entry(const Model& model, const std::string& path, const EvalData& data,
                          const Split& split, const RunContext& context, Observer& observer,
-                         const CacheUse& cached) {
+                         const CacheUse& cached, const ModelOutputs* known) {
   std::optional<ModelOutputs> found;
+  if (known) found = *known;
   std::string split_key;
   if (cached.cache) {
-    found = cached.cache->find(path, cached.data_key);
+    if (!found) found = cached.cache->find(path, cached.data_key);
     // The split's rows and the evaluation seed decide the metrics; the expression decides which
     // metadata columns get a per-group table (the same rows can come from two expressions).
     Sha256 h;
@@ -99,7 +99,7 @@ Evaluated evaluate_entry(const Model& model, const std::string& path, const Eval
   if (!found) {
     found = compute_outputs(model, data, 128, &observer);
     if (cached.cache) cached.cache->store(path, cached.data_key, *found);
-  } else {
+  } else if (cached.cache && !known) {
     observer.message("evaluate: reusing cached outputs of " + path);
     if (auto entry = cached.cache->find_entry(path, cached.data_key, split_key)) {
       (*entry)["path"] = path;

@@ -54,10 +54,11 @@ struct Evaluated {
   ModelOutputs outputs;
 };
 
-/// Metrics of `model`. With `cached` set, `path` is a model file whose outputs may be reused.
+/// Metrics of `model`. With `cached` set, `path` is a model file whose outputs may be reused;
+/// with `known`, these are its outputs (a data-parallel run computed them across the ranks).
 Evaluated evaluate_entry(const Model& model, const std::string& path, const EvalData& data,
                          const Split& split, const RunContext& context, Observer& observer,
-                         const CacheUse& cached = {});
+                         const CacheUse& cached = {}, const ModelOutputs* known = nullptr);
 
 /// Writes into `result` what needs every model's outputs: each model's output divergence from
 /// the retrain (when there is one), the Avg-gaps and the two goals.

@@ -10,6 +10,7 @@
 #include "job_support.h"
 #include "manifest.h"
 #include "unlearn/core/atomic_file.h"
+#include "unlearn/core/data_parallel.h"
 #include "unlearn/core/error.h"
 #include "unlearn/core/json_text.h"
 #include "unlearn/core/parse.h"
@@ -154,17 +155,23 @@ nlohmann::json run_train_job(const TrainJob& job, const DataBundle& bundle,
                              {"threads", context.threads()},
                              {"precision", precision_name(context.precision())},
                              {"torch_version", torch_version()}};
-  model.save(job.out, job.force, "--out");
-  remove_checkpoint(checkpointing);
-  RunRecord run;
-  run.command = "train";
-  run.model_path = job.out;
-  run.data = job.data;
-  run.selection = job.exclude;
-  run.n_forget = selection.is_null() ? 0 : selection["n_excluded"].get<int64_t>();
-  run.metrics = {{"final_loss", report.final_loss}, {"time_s", report.seconds}};
-  run.details = model.spec().provenance;
-  record_run(job.registry, std::move(run));
+  if (const Shard shard = data_parallel_shard(); shard.size > 1) {
+    model.spec().provenance["processes"] = shard.size;  // data-parallel ranks
+  }
+  // In a data-parallel run every rank holds the same model; rank 0 alone writes it.
+  if (is_writing_rank()) {
+    model.save(job.out, job.force, "--out");
+    remove_checkpoint(checkpointing);
+    RunRecord run;
+    run.command = "train";
+    run.model_path = job.out;
+    run.data = job.data;
+    run.selection = job.exclude;
+    run.n_forget = selection.is_null() ? 0 : selection["n_excluded"].get<int64_t>();
+    run.metrics = {{"final_loss", report.final_loss}, {"time_s", report.seconds}};
+    run.details = model.spec().provenance;
+    record_run(job.registry, std::move(run));
+  }
   return {{"out", job.out},
           {"arch", job.arch},
           {"n_train", rows.numel()},
@@ -228,21 +235,38 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
                                        {"torch_version", torch_version()}};
 
   const auto eval_start = std::chrono::steady_clock::now();
+  std::optional<EvalData> own;
+  const EvalData* rdata = retrain ? &eval_data_for(*retrain, original, data, bundle, own) : nullptr;
+  // A data-parallel run: every rank predicts its block of rows for each model, and rank 0
+  // alone turns the gathered logits into metrics and writes the files. The disk cache is
+  // skipped so that every rank takes part in the same collectives.
+  std::map<std::string, ModelOutputs> gathered;
+  if (data_parallel_group()) {
+    gathered["original"] = compute_outputs_across_ranks(original, data, 128, &observer);
+    gathered["unlearned"] = compute_outputs_across_ranks(unlearned.model, data, 128, &observer);
+    if (retrain)
+      gathered["retrain"] = compute_outputs_across_ranks(*retrain, *rdata, 128, &observer);
+    if (!is_writing_rank()) return nlohmann::json::object();
+  }
+  const auto known = [&](const char* role) -> const ModelOutputs* {
+    const auto it = gathered.find(role);
+    return it == gathered.end() ? nullptr : &it->second;
+  };
   const OutputCache cache(output_cache_dir());
-  const CacheUse cached = open_cache(job.use_cache, bundle, cache);
+  const CacheUse cached = gathered.empty() ? open_cache(job.use_cache, bundle, cache) : CacheUse{};
   nlohmann::json result;
   result["command"] = "forget";
   std::map<std::string, Evaluated> models;
-  models["original"] = evaluate_entry(original, job.model, data, split, context, observer, cached);
+  models["original"] = evaluate_entry(original, job.model, data, split, context, observer, cached,
+                                      known("original"));
   if (auto seconds = recorded_train_seconds(job.registry, job.model)) {
     models["original"].entry["time_s"] = *seconds;
   }
-  models["unlearned"] = evaluate_entry(unlearned.model, job.out, data, split, context, observer);
+  models["unlearned"] = evaluate_entry(unlearned.model, job.out, data, split, context, observer, {},
+                                       known("unlearned"));
   if (retrain) {
-    std::optional<EvalData> own;
-    const EvalData& rdata = eval_data_for(*retrain, original, data, bundle, own);
-    models["retrain"] =
-        evaluate_entry(*retrain, job.retrain, rdata, split, context, observer, cached);
+    models["retrain"] = evaluate_entry(*retrain, job.retrain, *rdata, split, context, observer,
+                                       cached, known("retrain"));
     if (auto seconds = recorded_train_seconds(job.registry, job.retrain)) {
       models["retrain"].entry["time_s"] = *seconds;
     }
@@ -261,6 +285,9 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
   if (job.retain_share < 1) result["data"]["n_retain_used"] = udata.retain.numel();
   result["env"] = env_entry(context.threads(), context.seed(), device_name(context),
                             precision_name(context.precision()), context.command_line());
+  if (const Shard shard = data_parallel_shard(); shard.size > 1) {
+    result["env"]["processes"] = shard.size;  // data-parallel ranks
+  }
   result["trace"] = trace_entry(unlearned.trace);
 
   // Inputs are hashed before the output is written: with --force, --out may replace one.

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -17,6 +18,7 @@
 #include "unlearn/core/error.h"
 #include "unlearn/core/json_text.h"
 #include "unlearn/data/source.h"
+#include "unlearn/dist/work_queue.h"
 #include "unlearn/methods/registry.h"
 #include "unlearn/report/html_report.h"
 #include "unlearn/report/result.h"
@@ -216,8 +218,13 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
   const SweepPlan plan = read_sweep_plan(job.plan);
   UNLEARN_CHECK_AS(UsageError, !job.out.empty(), "--out is required");
   const std::vector<OptionValues> trials = sweep_trials(plan);
-  const fs::path out(job.out);
-  create_output_folder(out, job.plan);
+  // In a distributed sweep, rank 0 owns the output folder; the others work in a scratch folder
+  // that receives the models rank 0 made.
+  dist::GlooGroup* group = job.group;
+  std::optional<dist::ScratchFolder> scratch;
+  if (group && group->rank() != 0) scratch.emplace(group->rank());
+  const fs::path out = scratch ? scratch->path() : fs::path(job.out);
+  if (!scratch) create_output_folder(out, job.plan);
   const DataBundle bundle = carve_validation(load_data(plan.data), plan.validation, plan.seed);
   try {
     // A bad or empty selection fails before any training; outliers() needs the original model,
@@ -232,22 +239,22 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
 
   const std::string original = (out / "models" / "original.pt").string();
   const std::string retrain = (out / "models" / "retrain.pt").string();
-  if (!fs::exists(original)) {
+  if (!scratch && !fs::exists(original)) {
     observer.message("sweep: training the original without the validation split");
     TrainJob train = plan.model;
     train.data = data_label;
     train.recipe.seed(plan.seed);
     ensure_original(train, bundle, original, ctx);
   }
-  if (!fs::exists(retrain)) {
+  if (!scratch && !fs::exists(retrain)) {
     observer.message("sweep: training the retrain without the validation split");
     ensure_retrain(original, data_label, plan.forget, bundle, retrain,
                    (out / "models" / "retrain.json").string(), ctx);
   }
+  if (group)
+    dist::share_files(*group, "sweep-models", out, {"models/original.pt", "models/retrain.pt"});
 
-  observer.begin("sweep", static_cast<int64_t>(trials.size()));
-  int64_t ran = 0, failed = 0;
-  for (size_t i = 0; i < trials.size(); ++i) {
+  const auto trial_job = [&](size_t i) {
     ForgetJob cell;
     cell.model = original;
     cell.data = data_label;
@@ -255,14 +262,18 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
     cell.method = plan.method;
     cell.method_options = trials[i];
     cell.retrain = retrain;
-    const Outcome outcome = run_cell(cell, out / "trials" / trial_name(i), bundle, ctx, observer,
-                                     "sweep: " + trial_name(i));
-    if (outcome != Outcome::kSkipped) ++ran;
-    if (outcome == Outcome::kFailed) ++failed;
-    observer.progress(static_cast<int64_t>(i + 1),
-                      trial_name(i) + (outcome == Outcome::kSkipped ? " (done before)" : ""));
-  }
-  observer.end();
+    return cell;
+  };
+  CellList work;
+  work.name = "sweep";
+  work.count = trials.size();
+  work.job = trial_job;
+  work.folder = [&](size_t i) { return out / "trials" / trial_name(i); };
+  work.label = trial_name;
+  work.context = [&](size_t) { return ctx; };
+  const CellTally tally = run_cells(work, bundle, group, out, observer);
+  if (scratch) return nlohmann::json::object();  // rank 0 writes the summary
+  const int64_t ran = tally.ran, failed = tally.failed;
 
   nlohmann::json summary;
   summary["plan_file"] = job.plan;

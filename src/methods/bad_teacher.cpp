@@ -60,7 +60,7 @@ MethodResult BadTeacher::run(const Model& original, const UnlearnData& data,
   auto rows = torch::cat({data.forget, retain_sample});
   auto is_forget = torch::zeros({data.labels.size(0)}, torch::kBool);
   is_forget.index_fill_(0, data.forget, true);
-  BatchStream stream(rows, o.update().batch(), seed + 2);
+  BatchStream stream(rows, o.update().batch(), seed + 2, true, false, data_parallel_shard());
 
   const auto params = student.parameters();
   auto optimizer = make_optimizer(o.update(), params);

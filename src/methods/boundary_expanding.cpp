@@ -55,7 +55,7 @@ MethodResult BoundaryExpanding::run(const Model& original, const UnlearnData& da
   auto params = model.parameters();
   for (const auto& p : shadow->parameters()) params.push_back(p);
   auto optimizer = make_optimizer(o.update(), params);
-  BatchStream forget(data.forget, o.update().batch(), seed + 1);
+  BatchStream forget(data.forget, o.update().batch(), seed + 1, true, false, data_parallel_shard());
 
   UpdateLoop loop;
   loop.precision = context.precision();

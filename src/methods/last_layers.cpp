@@ -10,6 +10,7 @@
 #include <set>
 
 #include "unlearn/core/error.h"
+#include "unlearn/models/sync_batch_norm.h"
 #include "unlearn/train/batches.h"
 
 namespace unlearn {
@@ -37,7 +38,8 @@ bool is_layer_weight_module(const torch::nn::Module& m) {
 }
 
 bool is_layer_norm_module(const torch::nn::Module& m) {
-  return dynamic_cast<const torch::nn::BatchNorm1dImpl*>(&m) ||
+  return dynamic_cast<const SyncBatchNorm2dImpl*>(&m) ||
+         dynamic_cast<const torch::nn::BatchNorm1dImpl*>(&m) ||
          dynamic_cast<const torch::nn::BatchNorm2dImpl*>(&m) ||
          dynamic_cast<const torch::nn::BatchNorm3dImpl*>(&m) || has_running_stats(m);
 }
@@ -159,7 +161,7 @@ MethodResult train_last_layers(const std::string& name, const LastLayersOptions&
   }
   const auto params = train_only(model, layers);
   auto optimizer = make_optimizer(o.update(), params);
-  BatchStream retain(data.retain, o.update().batch(), seed + 1);
+  BatchStream retain(data.retain, o.update().batch(), seed + 1, true, false, data_parallel_shard());
 
   UpdateLoop loop;
   loop.precision = context.precision();

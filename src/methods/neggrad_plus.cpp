@@ -35,9 +35,11 @@ MethodResult NegGradPlus::run(const Model& original, const UnlearnData& data,
   auto optimizer = make_optimizer(o.update(), params);
   const uint64_t seed = method_seed(o.seed(), context);
   const int64_t batch = o.update().batch();
-  BatchStream forget(data.forget, batch, seed);
+  BatchStream forget(data.forget, batch, seed, true, false, data_parallel_shard());
   std::unique_ptr<BatchStream> retain;
-  if (o.alpha() > 0) retain = std::make_unique<BatchStream>(data.retain, batch, seed + 1);
+  if (o.alpha() > 0)
+    retain = std::make_unique<BatchStream>(data.retain, batch, seed + 1, true, false,
+                                           data_parallel_shard());
 
   UpdateLoop loop;
   loop.precision = context.precision();

@@ -250,6 +250,7 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
 
   Model model = original.clone();
   model.to(device);
+  broadcast_module(model.module());  // data-parallel runs start from rank 0's weights
   // The frozen original: boundary reference and distillation teacher. Its weights need no
   // gradients; the search differentiates with respect to the input only.
   Model frozen = original.clone();
@@ -259,11 +260,12 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
 
   const auto search = o.search_options(original.spec().input.mean, original.spec().input.std);
   const uint64_t seed = static_cast<uint64_t>(o.seed()) ^ context.seed();
-  BatchStream forget_stream(data.forget, o.batch(), seed);
+  BatchStream forget_stream(data.forget, o.batch(), seed, true, false, data_parallel_shard());
   const bool use_retain = o.retain_weight() > 0;
   std::unique_ptr<BatchStream> retain_stream;
   if (use_retain)
-    retain_stream = std::make_unique<BatchStream>(data.retain, o.retain_batch(), seed + 1);
+    retain_stream = std::make_unique<BatchStream>(data.retain, o.retain_batch(), seed + 1, true,
+                                                  false, data_parallel_shard());
   auto noise_gen = at::detail::createCPUGenerator(seed + 2);
 
   auto params = model.parameters();
@@ -396,6 +398,9 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
                                  "; try a smaller --lr"));
     }
     loss.backward();
+    // Data-parallel runs: each rank searched its own share of the forget batch; the outer
+    // update is the average over the ranks.
+    average_gradients(params);
     const double gnorm = grad_norm(params);
     optimizer->step();
     ++steps_run;
@@ -410,8 +415,12 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
     }
 
     const auto pred = logits_f.detach().argmax(1);
-    const int64_t correct = pred.eq(y).sum().item<int64_t>();
-    running.add(correct, y.size(0));
+    // Over every rank's share, so all ranks see the same running accuracy and stop together.
+    const auto counts = sum_over_ranks(
+        {static_cast<double>(pred.eq(y).sum().item<int64_t>()), static_cast<double>(y.size(0))});
+    const auto correct = static_cast<int64_t>(counts[0]);
+    const auto seen = static_cast<int64_t>(counts[1]);
+    running.add(correct, seen);
     const auto hard = found.logits_star.argmax(1).to(torch::kCPU);
     relabel.index_put_({y.to(torch::kCPU), hard}, torch::ones_like(hard), /*accumulate=*/true);
 
@@ -424,7 +433,7 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
                      {"total_loss", loss_value},
                      {"grad_norm", gnorm},
                      {"lambda", lambda_t},
-                     {"forget_batch_acc", 100.0 * correct / y.size(0)},
+                     {"forget_batch_acc", 100.0 * correct / std::max<int64_t>(1, seen)},
                      {"running_forget_acc", running.percent()}};
     observer.trace(record);
     result.trace.push_back(record);
@@ -448,6 +457,11 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
   model.train(false);
   for (auto& p : model.parameters()) p.set_requires_grad(true);
 
+  if (auto* group = data_parallel_group()) {
+    std::vector<torch::Tensor> counts{relabel};
+    group->all_reduce_sum(counts);
+    relabel = counts[0];
+  }
   nlohmann::json histogram = nlohmann::json::array();
   for (int64_t a = 0; a < k; ++a) {
     std::vector<int64_t> row(k);

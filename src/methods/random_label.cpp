@@ -35,9 +35,11 @@ std::vector<TraceRecord> run_random_label_updates(Model& model, const UnlearnDat
                 ": the retain set is empty; --retain-weight > 0 needs retain samples");
   const uint64_t seed = method_seed(o.seed(), context);
   const int64_t batch = o.update().batch();
-  BatchStream forget(data.forget, batch, seed);
+  BatchStream forget(data.forget, batch, seed, true, false, data_parallel_shard());
   std::unique_ptr<BatchStream> retain;
-  if (use_retain) retain = std::make_unique<BatchStream>(data.retain, batch, seed + 1);
+  if (use_retain)
+    retain = std::make_unique<BatchStream>(data.retain, batch, seed + 1, true, false,
+                                           data_parallel_shard());
   torch::Generator label_generator = at::detail::createCPUGenerator(seed + 2);
   const int64_t classes = model.num_classes();
 

@@ -62,8 +62,8 @@ MethodResult Scrub::run(const Model& original, const UnlearnData& data, const Ru
   // The optimiser holds the student's own parameters: the model that is trained.
   const auto params = student.parameters();
   auto optimizer = make_optimizer(o.update(), params);
-  BatchStream forget(data.forget, o.forget_batch(), seed);
-  BatchStream retain(data.retain, o.update().batch(), seed + 1);
+  BatchStream forget(data.forget, o.forget_batch(), seed, true, false, data_parallel_shard());
+  BatchStream retain(data.retain, o.update().batch(), seed + 1, true, false, data_parallel_shard());
 
   // The step plan: per epoch, a max pass over D_f (while epoch < max-steps), then min steps.
   const int64_t min_per_epoch =

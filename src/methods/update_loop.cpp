@@ -83,7 +83,9 @@ Batch fetch_batch(const UnlearnData& data, const torch::Tensor& rows, torch::Dev
 
 int64_t steps_for_epochs(int64_t rows, int64_t batch, double epochs) {
   if (rows <= 0) return 0;
-  const double per_epoch = std::ceil(static_cast<double>(rows) / static_cast<double>(batch));
+  // In a data-parallel group a step takes `batch` rows on every rank.
+  const double global_batch = static_cast<double>(batch) * data_parallel_shard().size;
+  const double per_epoch = std::ceil(static_cast<double>(rows) / global_batch);
   return std::max<int64_t>(1, static_cast<int64_t>(std::llround(per_epoch * epochs)));
 }
 
@@ -96,6 +98,7 @@ Model working_copy(const Model& original, torch::Device device) {
   model.to(device);
   model.train(true);
   for (auto& p : model.parameters()) p.set_requires_grad(true);
+  broadcast_module(model.module());  // data-parallel runs start from rank 0's weights
   return model;
 }
 
@@ -143,6 +146,7 @@ std::vector<TraceRecord> run_update_loop(const UpdateLoop& loop,
                                  loop.steps, "; try a smaller --lr"));
     }
     out.loss.backward();
+    average_gradients(params);  // data-parallel runs: every rank takes the same step
     if (loop.after_backward) loop.after_backward();
     const double gnorm = grad_norm(params);
     optimizer.step();
@@ -172,7 +176,7 @@ MethodResult run_passes_over_rows(const Model& original, const UnlearnData& data
   Model model = working_copy(original, device);
   const auto params = model.parameters();
   auto optimizer = make_optimizer(update, params);
-  BatchStream stream(rows, update.batch(), seed);
+  BatchStream stream(rows, update.batch(), seed, true, false, data_parallel_shard());
   UpdateLoop loop;
   loop.phase = phase;
   loop.steps = steps_for_epochs(rows.numel(), update.batch(), epochs);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "unlearn/core/data_parallel.h"
 #include "unlearn/core/error.h"
 #include "unlearn/metrics/accuracy.h"
 #include "unlearn/metrics/mia.h"
@@ -66,6 +67,18 @@ ModelOutputs compute_outputs(const Model& model, const EvalData& data, int64_t b
                              Observer* observer) {
   return {predict_logits(model, data.train_inputs, batch, observer),
           predict_logits(model, data.test_inputs, batch, observer)};
+}
+
+ModelOutputs compute_outputs_across_ranks(const Model& model, const EvalData& data, int64_t batch,
+                                          Observer* observer) {
+  const Shard shard = data_parallel_shard();
+  if (shard.size == 1) return compute_outputs(model, data, batch, observer);
+  const auto share = [&](const torch::Tensor& inputs) {
+    const auto [begin, end] = block_of_rows(inputs.size(0), shard);
+    return gather_row_blocks(predict_logits(model, inputs.slice(0, begin, end), batch, observer),
+                             inputs.size(0));
+  };
+  return {share(data.train_inputs), share(data.test_inputs)};
 }
 
 ModelMetrics evaluate(const ModelOutputs& out, const EvalData& data, const Split& split,

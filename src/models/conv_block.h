@@ -10,6 +10,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "unlearn/models/sync_batch_norm.h"
+
 namespace unlearn::models_detail {
 
 /// Appends conv (no bias: batch norm follows) + batch norm + ReLU to `seq`.
@@ -17,7 +19,7 @@ inline void append_conv_bn_relu(torch::nn::Sequential& seq, int64_t in, int64_t 
                                 int64_t stride) {
   seq->push_back(torch::nn::Conv2d(
       torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false)));
-  seq->push_back(torch::nn::BatchNorm2d(out));
+  seq->push_back(SyncBatchNorm2d(out));
   seq->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
 }
 

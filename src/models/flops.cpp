@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "unlearn/core/error.h"
+#include "unlearn/models/sync_batch_norm.h"
 
 namespace unlearn {
 
@@ -48,7 +49,8 @@ void walk(torch::nn::Module& module, Shape& shape, ForwardCost& cost) {
     shape.w = size[1].value_or(shape.w);
   } else if (dynamic_cast<torch::nn::FlattenImpl*>(&module)) {
     shape = {shape.flat ? shape.c : shape.c * shape.h * shape.w, 1, 1, true};
-  } else if (dynamic_cast<torch::nn::BatchNorm2dImpl*>(&module) ||
+  } else if (dynamic_cast<SyncBatchNorm2dImpl*>(&module) ||
+             dynamic_cast<torch::nn::BatchNorm2dImpl*>(&module) ||
              dynamic_cast<torch::nn::BatchNorm1dImpl*>(&module) ||
              dynamic_cast<torch::nn::ReLUImpl*>(&module) ||
              dynamic_cast<torch::nn::DropoutImpl*>(&module)) {

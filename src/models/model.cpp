@@ -16,6 +16,7 @@
 #include "unlearn/models/mlp.h"
 #include "unlearn/models/resnet18.h"
 #include "unlearn/models/small_cnn.h"
+#include "unlearn/models/sync_batch_norm.h"
 #include "unlearn/models/torchscript.h"
 
 namespace unlearn {
@@ -177,7 +178,8 @@ bool Model::is_training() const { return module_->is_training(); }
 
 void Model::set_batchnorm_training(bool on) {
   for (auto& m : module_->modules()) {
-    if (dynamic_cast<torch::nn::BatchNorm2dImpl*>(m.get()) ||
+    if (dynamic_cast<SyncBatchNorm2dImpl*>(m.get()) ||
+        dynamic_cast<torch::nn::BatchNorm2dImpl*>(m.get()) ||
         dynamic_cast<torch::nn::BatchNorm1dImpl*>(m.get())) {
       m->train(on);
     }

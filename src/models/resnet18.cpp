@@ -21,14 +21,14 @@ class BasicBlockImpl : public torch::nn::Cloneable<BasicBlockImpl> {
     conv1_ = register_module(
         "conv1",
         nn::Conv2d(nn::Conv2dOptions(in_, out_, 3).stride(stride_).padding(1).bias(false)));
-    bn1_ = register_module("bn1", nn::BatchNorm2d(out_));
+    bn1_ = register_module("bn1", SyncBatchNorm2d(out_));
     conv2_ = register_module(
         "conv2", nn::Conv2d(nn::Conv2dOptions(out_, out_, 3).stride(1).padding(1).bias(false)));
-    bn2_ = register_module("bn2", nn::BatchNorm2d(out_));
+    bn2_ = register_module("bn2", SyncBatchNorm2d(out_));
     shortcut_ = nn::Sequential();
     if (stride_ != 1 || in_ != out_) {
       shortcut_->push_back(nn::Conv2d(nn::Conv2dOptions(in_, out_, 1).stride(stride_).bias(false)));
-      shortcut_->push_back(nn::BatchNorm2d(out_));
+      shortcut_->push_back(SyncBatchNorm2d(out_));
     }
     register_module("shortcut", shortcut_);
   }
@@ -42,7 +42,7 @@ class BasicBlockImpl : public torch::nn::Cloneable<BasicBlockImpl> {
  private:
   int64_t in_, out_, stride_;
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
+  SyncBatchNorm2d bn1_{nullptr}, bn2_{nullptr};
   torch::nn::Sequential shortcut_{nullptr};
 };
 TORCH_MODULE(BasicBlock);

@@ -12,6 +12,7 @@
 #include "unlearn/core/error.h"
 #include "unlearn/core/json_text.h"
 #include "unlearn/models/network.h"
+#include "unlearn/models/sync_batch_norm.h"
 
 namespace unlearn {
 namespace {
@@ -234,6 +235,9 @@ class ScriptWriter {
       body = "torch.conv2d(x, self.weight, " + std::string(o.bias() ? "self.bias" : "None") + ", " +
              list(o.stride()) + ", " + list(*padding) + ", " + list(o.dilation()) + ", " +
              std::to_string(o.groups()) + ")";
+    } else if (const auto* own = dynamic_cast<const SyncBatchNorm2dImpl*>(&source)) {
+      kind = "BatchNorm2d";
+      body = batch_norm(own->options, path);
     } else if (const auto* bn2 = dynamic_cast<const torch::nn::BatchNorm2dImpl*>(&source)) {
       kind = "BatchNorm2d";
       body = batch_norm(bn2->options, path);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "unlearn/core/error.h"
+#include "unlearn/models/sync_batch_norm.h"
 
 namespace unlearn {
 
@@ -15,6 +16,7 @@ namespace {
 template <typename Fn>
 void for_each_batchnorm(const Model& model, Fn&& fn) {
   for (auto& m : model.module().modules()) {
+    if (auto* own = dynamic_cast<SyncBatchNorm2dImpl*>(m.get())) fn(*own);
     if (auto* bn2 = dynamic_cast<torch::nn::BatchNorm2dImpl*>(m.get())) fn(*bn2);
     if (auto* bn1 = dynamic_cast<torch::nn::BatchNorm1dImpl*>(m.get())) fn(*bn1);
   }

@@ -46,8 +46,15 @@ TrainReport train_model(Model& model, const torch::Tensor& inputs01, const torch
   torch::optim::SGD optimizer(model.parameters(), torch::optim::SGDOptions(options.lr())
                                                       .momentum(options.momentum())
                                                       .weight_decay(options.weight_decay()));
-  // drop_last keeps batch-norm statistics away from a tiny final batch.
-  BatchStream stream(rows, options.batch(), options.seed(), /*shuffle=*/true, /*drop_last=*/true);
+  // drop_last keeps batch-norm statistics away from a tiny final batch. In a data-parallel
+  // group each rank takes its share of every global batch and the gradients are averaged, so
+  // all ranks hold the same parameters after every step.
+  BatchStream stream(rows, options.batch(), options.seed(), /*shuffle=*/true, /*drop_last=*/true,
+                     data_parallel_shard());
+  UNLEARN_CHECK(checkpointing.every == 0 || !data_parallel_group(),
+                "--checkpoint-every: not supported in a data-parallel run yet; run it in one "
+                "process, or without checkpoints");
+  const auto params = model.parameters();
   const int64_t per_epoch = stream.batches_per_pass();
   const int64_t total = per_epoch * options.epochs();
 
@@ -67,6 +74,7 @@ TrainReport train_model(Model& model, const torch::Tensor& inputs01, const torch
     observer.message(detail::concat("train: resumed from ", checkpointing.path, " at step ",
                                     first_step, " of ", total));
   }
+  broadcast_module(model.module());
   observer.begin("train", total);
   for (int64_t epoch = first_step / per_epoch; epoch < options.epochs(); ++epoch) {
     for (int64_t b = epoch == first_step / per_epoch ? first_step % per_epoch : 0; b < per_epoch;
@@ -88,6 +96,7 @@ TrainReport train_model(Model& model, const torch::Tensor& inputs01, const torch
                                    " (epoch ", epoch + 1, "); try a smaller --lr"));
       }
       loss.backward();
+      average_gradients(params);
       optimizer.step();
       loss_sum += loss_value;
       correct += logits.argmax(1).eq(y).sum().item<int64_t>();
@@ -107,12 +116,15 @@ TrainReport train_model(Model& model, const torch::Tensor& inputs01, const torch
                         model, optimizer);
       }
     }
+    // The epoch's figures over every rank's share (each rank's loss is a mean over its share).
+    const auto sums =
+        sum_over_ranks({loss_sum, static_cast<double>(correct), static_cast<double>(seen)});
+    const double epoch_loss = sums[0] / (per_epoch * data_parallel_shard().size);
     TraceRecord record;
     record.step = epoch + 1;
-    record.values = {{"loss", loss_sum / per_epoch},
-                     {"train_acc", 100.0 * correct / std::max<int64_t>(1, seen)}};
+    record.values = {{"loss", epoch_loss}, {"train_acc", 100.0 * sums[1] / std::max(1.0, sums[2])}};
     observer.trace(record);
-    report.final_loss = loss_sum / per_epoch;
+    report.final_loss = epoch_loss;
     loss_sum = 0;
     correct = 0;
     seen = 0;

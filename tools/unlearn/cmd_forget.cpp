@@ -5,6 +5,8 @@
 
 #include "common.h"
 #include "console.h"
+#include "distributed.h"
+#include "unlearn/core/data_parallel.h"
 #include "unlearn/jobs/jobs.h"
 #include "unlearn/methods/registry.h"
 #include "unlearn/report/result.h"
@@ -78,29 +80,34 @@ void register_forget(CLI::App& app, const std::string& method_name) {
     given->push_back({doc.flag, opt});
   }
 
+  auto dist_options = std::make_shared<dist::DistOptions>();
+  add_dist_options(sub, *dist_options, /*sync_bn=*/true);
   sub->callback([=] {
-    RunContext context = common->apply();
-    job->use_cache = !*no_cache;
-    for (const auto& [flag, opt] : *given) {
-      if (opt->count() == 0) continue;
-      if (switches->count(flag)) {
-        job->method_options[flag] = switches->at(flag) ? "true" : "false";
-      } else {
-        job->method_options[flag] = values->at(flag);
+    run_as_rank(*dist_options, *common, /*data_parallel=*/true, [&](auto*) {
+      RunContext context = common->apply();
+      job->use_cache = !*no_cache;
+      for (const auto& [flag, opt] : *given) {
+        if (opt->count() == 0) continue;
+        if (switches->count(flag)) {
+          job->method_options[flag] = switches->at(flag) ? "true" : "false";
+        } else {
+          job->method_options[flag] = values->at(flag);
+        }
       }
-    }
-    job->html = html->resolve(job->report);
-    ConsoleObserver observer(common->quiet);
-    check_export(*export_format, job->out, job->force);
-    auto result = run_forget_job(*job, context, observer);
-    const std::string exported = write_export(*export_format, job->out, job->force);
-    if (!exported.empty() && !common->quiet) std::printf("TorchScript -> %s\n", exported.c_str());
-    if (!common->quiet) {
-      std::printf("%s", format_table({result}).c_str());
-      std::printf("unlearned model -> %s%s%s%s%s\n", job->out.c_str(),
-                  job->report.empty() ? "" : ", result -> ", job->report.c_str(),
-                  job->html.empty() ? "" : ", report -> ", job->html.c_str());
-    }
+      job->html = html->resolve(job->report);
+      ConsoleObserver observer(common->quiet);
+      check_export(*export_format, job->out, job->force);
+      auto result = run_forget_job(*job, context, observer);
+      if (!is_writing_rank()) return;  // rank 0 writes the files of a data-parallel run
+      const std::string exported = write_export(*export_format, job->out, job->force);
+      if (!exported.empty() && !common->quiet) std::printf("TorchScript -> %s\n", exported.c_str());
+      if (!common->quiet) {
+        std::printf("%s", format_table({result}).c_str());
+        std::printf("unlearned model -> %s%s%s%s%s\n", job->out.c_str(),
+                    job->report.empty() ? "" : ", result -> ", job->report.c_str(),
+                    job->html.empty() ? "" : ", report -> ", job->html.c_str());
+      }
+    });
   });
 }
 

@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "console.h"
+#include "distributed.h"
 #include "unlearn/jobs/sweep.h"
 
 namespace unlearn::cli {
@@ -21,16 +22,21 @@ void register_sweep(CLI::App& app) {
   add_common_options(sub, *common);
   auto no_report = std::make_shared<bool>(false);
   sub->add_flag("--no-report", *no_report, "write no HTML report (report.html in --out)");
+  auto dist_options = std::make_shared<dist::DistOptions>();
+  add_dist_options(sub, *dist_options, /*sync_bn=*/false);
   sub->callback([=] {
-    job->html = !*no_report;
-    RunContext context = common->apply();
-    ConsoleObserver observer(common->quiet);
-    auto summary = run_sweep_job(*job, context, observer);
-    if (!common->quiet) {
-      std::printf("%s", sweep_markdown(summary).c_str());
-      std::printf("\n%d trials run now, %d failed; results -> %s/sweep.{csv,json,md}\n",
-                  summary["ran"].get<int>(), summary["failed"].get<int>(), job->out.c_str());
-    }
+    run_as_rank(*dist_options, *common, /*data_parallel=*/false, [&](dist::GlooGroup* group) {
+      job->group = group;
+      job->html = !*no_report;
+      RunContext context = common->apply();
+      ConsoleObserver observer(common->quiet);
+      auto summary = run_sweep_job(*job, context, observer);
+      if (!common->quiet) {
+        std::printf("%s", sweep_markdown(summary).c_str());
+        std::printf("\n%d trials run now, %d failed; results -> %s/sweep.{csv,json,md}\n",
+                    summary["ran"].get<int>(), summary["failed"].get<int>(), job->out.c_str());
+      }
+    });
   });
 }
 

@@ -4,6 +4,8 @@
 
 #include "common.h"
 #include "console.h"
+#include "distributed.h"
+#include "unlearn/core/data_parallel.h"
 #include "unlearn/jobs/jobs.h"
 #include "unlearn/models/model.h"
 
@@ -61,26 +63,31 @@ void register_train(CLI::App& app) {
   auto export_format = std::make_shared<std::string>();
   add_export_option(sub, *export_format);
 
+  auto dist_options = std::make_shared<dist::DistOptions>();
+  add_dist_options(sub, *dist_options, /*sync_bn=*/true);
   sub->callback([=] {
-    RunContext context = common->apply();
-    job->recipe.epochs(*epochs)
-        .batch(*batch)
-        .lr(*lr)
-        .momentum(*momentum)
-        .weight_decay(*wd)
-        .schedule(*schedule)
-        .seed(common->seed);
-    ConsoleObserver observer(common->quiet);
-    check_export(*export_format, job->out, job->force);
-    auto summary = run_train_job(*job, context, observer);
-    const std::string exported = write_export(*export_format, job->out, job->force);
-    if (!exported.empty() && !common->quiet) std::printf("TorchScript -> %s\n", exported.c_str());
-    if (!common->quiet) {
-      std::printf("trained %s on %lld samples in %.1f s (final loss %.4f) -> %s\n",
-                  job->arch.c_str(), static_cast<long long>(summary["n_train"].get<int64_t>()),
-                  summary["time_s"].get<double>(), summary["final_loss"].get<double>(),
-                  job->out.c_str());
-    }
+    run_as_rank(*dist_options, *common, /*data_parallel=*/true, [&](auto*) {
+      RunContext context = common->apply();
+      job->recipe.epochs(*epochs)
+          .batch(*batch)
+          .lr(*lr)
+          .momentum(*momentum)
+          .weight_decay(*wd)
+          .schedule(*schedule)
+          .seed(common->seed);
+      ConsoleObserver observer(common->quiet);
+      check_export(*export_format, job->out, job->force);
+      auto summary = run_train_job(*job, context, observer);
+      if (!is_writing_rank()) return;  // rank 0 writes the model of a data-parallel run
+      const std::string exported = write_export(*export_format, job->out, job->force);
+      if (!exported.empty() && !common->quiet) std::printf("TorchScript -> %s\n", exported.c_str());
+      if (!common->quiet) {
+        std::printf("trained %s on %lld samples in %.1f s (final loss %.4f) -> %s\n",
+                    job->arch.c_str(), static_cast<long long>(summary["n_train"].get<int64_t>()),
+                    summary["time_s"].get<double>(), summary["final_loss"].get<double>(),
+                    job->out.c_str());
+      }
+    });
   });
 }
 

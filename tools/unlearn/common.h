@@ -10,6 +10,12 @@
 
 namespace unlearn::cli {
 
+/// Thrown by a subcommand whose exit status is decided by others (launch): main returns it.
+struct ExitStatus {
+  int code;
+  explicit ExitStatus(int status) : code(status) {}
+};
+
 struct CommonOptions {
   int threads = 0;  // 0: all available cores
   uint64_t seed = 0;
@@ -66,5 +72,6 @@ void register_inspect(CLI::App& app);
 void register_compose(CLI::App& app);
 void register_history(CLI::App& app);
 void register_verify(CLI::App& app);
+void register_launch(CLI::App& app);
 
 }  // namespace unlearn::cli

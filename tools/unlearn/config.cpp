@@ -258,6 +258,10 @@ std::string ConfigArgs::value(const std::string& key, const std::string& fallbac
 ConfigArgs read_config(const std::vector<std::string>& args) {
   ConfigArgs out;
   for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--") {  // what follows is another command's (unlearn launch -- ...)
+      out.args.insert(out.args.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+      break;
+    }
     if (args[i] == "--config") {
       if (i + 1 >= args.size()) throw UsageError("--config: a file name is required");
       read_file(args[++i], out.entries);

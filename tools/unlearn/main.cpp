@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
     cli::register_compose(app);
     cli::register_history(app);
     cli::register_verify(app);
+    cli::register_launch(app);
     cli::add_config_options(app);
     const std::vector<std::string> args = cli::apply_config(app, config);
 
@@ -62,6 +63,8 @@ int main(int argc, char** argv) {
       return 2;
     }
     return 0;
+  } catch (const cli::ExitStatus& status) {
+    return status.code;
   } catch (const UsageError& e) {
     return fail(2, e.what());
   } catch (const Error& e) {

@@ -12,6 +12,10 @@
 #include "unlearn/jobs/jobs.h"
 #include "unlearn/methods/option_table.h"
 
+namespace unlearn::dist {
+class GlooGroup;
+}
+
 namespace unlearn {
 
 /// A named forget selection.
@@ -45,6 +49,9 @@ BenchPlan read_bench_plan(const std::string& path);
 struct BenchJob {
   std::string plan;  // the YAML file
   std::string out;   // the output folder; an existing one is resumed
+  /// A distributed bench: rank 0 makes the originals and retrains, then the cells are handed
+  /// out to the group's ranks through its store; rank 0 writes every file. Null: one process.
+  dist::GlooGroup* group = nullptr;
   bool html = true;  // also write report.html there (include/unlearn/report/html_report.h)
 };
 

@@ -15,6 +15,10 @@
 #include "unlearn/methods/option_table.h"
 #include "unlearn/metrics/pareto.h"
 
+namespace unlearn::dist {
+class GlooGroup;
+}
+
 namespace unlearn {
 
 /// One searched option: a list of values (grid or random), or a range (random only).
@@ -55,6 +59,9 @@ DataBundle carve_validation(const DataBundle& bundle, double fraction, uint64_t 
 struct SweepJob {
   std::string plan;
   std::string out;  // an existing folder is resumed
+  /// A distributed sweep: trials are handed out to the group's ranks through its store, and
+  /// rank 0 writes every file (docs/distributed.md). Null: one process runs them all.
+  dist::GlooGroup* group = nullptr;
   /// Then compose the best-retaining and the best-forgetting trial (docs/compose.md).
   bool compose = false;
   bool html = true;  // also write report.html there (include/unlearn/report/html_report.h)

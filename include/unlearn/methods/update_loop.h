@@ -65,7 +65,7 @@ struct Batch {
 Batch fetch_batch(const UnlearnData& data, const torch::Tensor& rows, torch::Device device);
 
 /// Optimiser steps needed for `epochs` passes over `rows` samples in batches of `batch`
-/// (at least 1 when rows > 0).
+/// (at least 1 when rows > 0). In a data-parallel group every rank takes `batch` rows a step.
 int64_t steps_for_epochs(int64_t rows, int64_t batch, double epochs);
 
 /// The seed a method uses: its own --method-seed mixed with the run's --seed.

@@ -47,6 +47,11 @@ torch::Tensor predict_features(const Model& model, const torch::Tensor& inputs, 
 ModelOutputs compute_outputs(const Model& model, const EvalData& data, int64_t batch = 512,
                              Observer* observer = nullptr);
 
+/// compute_outputs split across a data-parallel group: each rank predicts its contiguous block
+/// of rows and every rank receives all the logits, in row order. Alone, it is compute_outputs.
+ModelOutputs compute_outputs_across_ranks(const Model& model, const EvalData& data,
+                                          int64_t batch = 512, Observer* observer = nullptr);
+
 /// The metrics of one model on one split.
 struct ModelMetrics {
   /// UA, RA, TA, FTA, RTA (absent without a test part), MIA_efficacy, MIA_entropy, ECE; percent.

@@ -7,6 +7,7 @@
 #include "test_util.h"
 #include "unlearn/core/error.h"
 #include "unlearn/models/model.h"
+#include "unlearn/models/sync_batch_norm.h"
 
 namespace unlearn {
 namespace {
@@ -63,7 +64,7 @@ TEST(Model, AllCnnHasEightConvolutionsWithBatchNormAndNamedGroups) {
   int convs = 0, bns = 0;
   for (const auto& mod : m.module().modules()) {
     if (dynamic_cast<torch::nn::Conv2dImpl*>(mod.get())) ++convs;
-    if (dynamic_cast<torch::nn::BatchNorm2dImpl*>(mod.get())) ++bns;
+    if (dynamic_cast<SyncBatchNorm2dImpl*>(mod.get())) ++bns;
   }
   EXPECT_EQ(convs, 8);
   EXPECT_EQ(bns, 8);

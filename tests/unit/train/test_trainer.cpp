@@ -6,6 +6,7 @@
 #include "test_util.h"
 #include "unlearn/core/error.h"
 #include "unlearn/metrics/accuracy.h"
+#include "unlearn/models/sync_batch_norm.h"
 #include "unlearn/train/batches.h"
 #include "unlearn/train/batchnorm.h"
 #include "unlearn/train/trainer.h"
@@ -104,7 +105,7 @@ TEST(BatchNorm, RecalibrationRecomputesRunningStatisticsOnTheChosenRows) {
   // The first BN layer follows a conv of the normalised input; after recalibrating on one
   // batch of 64 its running mean equals that batch's mean of the conv output.
   auto* conv = dynamic_cast<torch::nn::Conv2dImpl*>(m.module().modules()[2].get());
-  auto* bn = dynamic_cast<torch::nn::BatchNorm2dImpl*>(m.module().modules()[3].get());
+  auto* bn = dynamic_cast<SyncBatchNorm2dImpl*>(m.module().modules()[3].get());
   ASSERT_NE(conv, nullptr);
   ASSERT_NE(bn, nullptr);
   torch::NoGradGuard g;

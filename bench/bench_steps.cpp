@@ -17,6 +17,7 @@
 #include "unlearn/core/precision.h"
 #include "unlearn/data/idx.h"
 #include "unlearn/methods/boundary_search.h"
+#include "unlearn/methods/psg.h"
 #include "unlearn/methods/update_loop.h"
 #include "unlearn/models/flops.h"
 #include "unlearn/models/model.h"
@@ -137,6 +138,46 @@ void BM_PsgStep(benchmark::State& state) {
 }
 BENCHMARK(BM_PsgStep)->Apply(batch_and_precision);
 
+// PSG's whole method (Psg::run, --preset authors --retain-weight 0.5, one pass) on a
+// Fashion-MNIST-sized training set of 60 000 rows, with |D_f| and |D_r| varied: the time per
+// outer step should not depend on either (docs/performance.md, "Scaling"). Run with repetitions
+// and random interleaving so that every size sees the same machine:
+//   bench_unlearn --benchmark_filter=PsgScaling --benchmark_repetitions=3
+//                 --benchmark_enable_random_interleaving=true   (one line)
+void BM_PsgScaling(benchmark::State& state) {
+  unlearn::configure_threads(0);
+  const int64_t forget_rows = state.range(0), retain_rows = state.range(1);
+  constexpr int64_t kRows = 60000;
+  static const auto inputs = torch::rand({kRows, 1, kSize, kSize});
+  static const auto labels = torch::randint(10, {kRows});
+  const auto order = torch::randperm(kRows, torch::kInt64);
+  unlearn::UnlearnData data{inputs, labels, order.slice(0, 0, forget_rows),
+                            order.slice(0, forget_rows, forget_rows + retain_rows)};
+  const auto original = reference_model();
+  const unlearn::Psg psg(unlearn::psg_preset("authors").retain_weight(0.5).passes(1));
+  unlearn::Observer quiet;
+  double steps = 0, seconds = 0;
+  for (auto _ : state) {
+    const auto result = psg.run(original, data, unlearn::RunContext(), quiet);
+    steps = result.summary["steps"].get<double>();
+    seconds = result.summary["loop_seconds"].get<double>();
+    state.SetIterationTime(seconds);
+  }
+  state.counters["steps"] = steps;
+  state.counters["ms_per_step"] = 1000 * seconds / std::max(1.0, steps);
+}
+BENCHMARK(BM_PsgScaling)
+    ->ArgNames({"forget", "retain"})
+    ->Args({600, 54000})
+    ->Args({3000, 54000})
+    ->Args({6000, 54000})
+    ->Args({12000, 48000})
+    ->Args({6000, 13500})
+    ->Args({6000, 27000})
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kSecond);
+
 // A supervised training step: the denominator of the speed-up over retraining.
 void BM_TrainStep(benchmark::State& state) {
   unlearn::configure_threads(0);
@@ -234,4 +275,11 @@ BENCHMARK(BM_Sgemm)->Arg(2048)->ArgName("n")->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  unlearn::configure_allocator();  // as the unlearn tool does
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

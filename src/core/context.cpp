@@ -1,6 +1,7 @@
 #include "unlearn/core/context.h"
 
 #include <ATen/Parallel.h>
+#include <malloc.h>
 #include <sched.h>
 #include <torch/cuda.h>
 #include <torch/utils.h>
@@ -28,6 +29,12 @@ int configure_threads(int threads) {
   const int n = threads == 0 ? available_cores() : threads;
   if (at::get_num_threads() != n) at::set_num_threads(n);
   return n;
+}
+
+void configure_allocator() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum on 64-bit
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  mallopt(M_TOP_PAD, 64 << 20);
 }
 
 void seed_everything(uint64_t seed) { torch::manual_seed(seed); }

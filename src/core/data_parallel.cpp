@@ -2,7 +2,6 @@
 
 #include <torch/torch.h>
 
-
 namespace unlearn {
 
 namespace {

@@ -1,12 +1,12 @@
 #include "unlearn/dist/gloo_group.h"
 
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "unlearn/core/error.h"
 
@@ -72,13 +72,12 @@ GlooGroup::GlooGroup(DistOptions options) : options_(std::move(options)) {
     auto pg_options =
         c10d::ProcessGroupGloo::Options::create(std::chrono::seconds(options_.timeout_s));
     pg_options->devices.push_back(gloo_device(options_.master_addr));
-    group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, options_.rank,
-                                                         options_.world_size, pg_options);
+    group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, options_.rank, options_.world_size,
+                                                         pg_options);
   } catch (const std::exception& e) {
-    throw Error(detail::concat("rank ", options_.rank, " of ", options_.world_size,
-                               ": cannot join the group at ", where,
-                               " (MASTER_ADDR:MASTER_PORT) within ", options_.timeout_s,
-                               " s: ", first_line(e.what())));
+    throw Error(detail::concat(
+        "rank ", options_.rank, " of ", options_.world_size, ": cannot join the group at ", where,
+        " (MASTER_ADDR:MASTER_PORT) within ", options_.timeout_s, " s: ", first_line(e.what())));
   }
   heartbeat_ = std::thread([this] { beat(); });
 }

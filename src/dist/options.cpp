@@ -5,8 +5,8 @@
 namespace unlearn::dist {
 
 void DistOptions::validate() const {
-  UNLEARN_CHECK_AS(UsageError, world_size >= 1,
-                   "--world-size (WORLD_SIZE): expected >= 1, got ", world_size);
+  UNLEARN_CHECK_AS(UsageError, world_size >= 1, "--world-size (WORLD_SIZE): expected >= 1, got ",
+                   world_size);
   UNLEARN_CHECK_AS(UsageError, rank >= 0 && rank < world_size, "--rank (RANK): expected 0..",
                    world_size - 1, " for a world of ", world_size, ", got ", rank);
   UNLEARN_CHECK_AS(UsageError, local_world_size >= 1,

@@ -2,8 +2,8 @@
 
 #include <unistd.h>
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -77,7 +77,7 @@ void share_files(GlooGroup& group, const std::string& name, const fs::path& root
 }
 
 SharedTasks share_tasks(GlooGroup& group, const TaskQueue& queue, const fs::path& scratch,
-                                Observer& observer) {
+                        Observer& observer) {
   const std::string prefix = "unlearn/queue/" + queue.name + "/";
   auto& store = group.store();
   // Rank 0 lists the pending tasks; the others wait for the list.
@@ -112,8 +112,9 @@ SharedTasks share_tasks(GlooGroup& group, const TaskQueue& queue, const fs::path
       fs::remove_all(folder);
     }
     mine.push_back(task);
-    observer.progress(++done, queue.label(task) + (group.rank() == 0 ? "" : " (rank " +
-                                                   std::to_string(group.rank()) + ")"));
+    observer.progress(
+        ++done, queue.label(task) +
+                    (group.rank() == 0 ? "" : " (rank " + std::to_string(group.rank()) + ")"));
   }
 
   // A rank that found the queue empty says so; rank 0 stays (and keeps the store up) until
@@ -124,8 +125,8 @@ SharedTasks share_tasks(GlooGroup& group, const TaskQueue& queue, const fs::path
     for (size_t task : pending) {
       if (std::find(mine.begin(), mine.end(), task) != mine.end()) continue;
       const std::string task_key = prefix + "task/" + std::to_string(task);
-      const auto claimed_by = std::chrono::steady_clock::now() +
-                              std::chrono::seconds(group.options().timeout_s);
+      const auto claimed_by =
+          std::chrono::steady_clock::now() + std::chrono::seconds(group.options().timeout_s);
       while (!store.check({task_key + "/rank"})) {
         if (std::chrono::steady_clock::now() > claimed_by) {
           throw Error(detail::concat("rank 0: task ", queue.label(task), " of '", queue.name,
@@ -138,7 +139,8 @@ SharedTasks share_tasks(GlooGroup& group, const TaskQueue& queue, const fs::path
       unpack_folder(group.wait_for_key(task_key + "/files", runner), queue.folder(task));
       observer.progress(++done, queue.label(task) + " (rank " + std::to_string(runner) + ")");
     }
-    for (int r = 1; r < group.size(); ++r) group.wait_for_key(prefix + "drained/" + std::to_string(r), r);
+    for (int r = 1; r < group.size(); ++r)
+      group.wait_for_key(prefix + "drained/" + std::to_string(r), r);
   }
   observer.end();
   return {std::move(pending), std::move(mine)};

@@ -27,14 +27,13 @@ torch::Tensor sum_across_ranks(torch::Tensor local) {
 class GlobalBatchNorm : public torch::autograd::Function<GlobalBatchNorm> {
  public:
   static variable_list forward(AutogradContext* ctx, const torch::Tensor& x,
-                               const torch::Tensor& weight, const torch::Tensor& bias,
-                               double eps) {
+                               const torch::Tensor& weight, const torch::Tensor& bias, double eps) {
     const int64_t channels = x.size(1);
     const auto xf = x.to(torch::kFloat32);
     const auto local_count = torch::full({1}, static_cast<double>(x.numel() / channels));
-    const auto sums = sum_across_ranks(
-        torch::cat({xf.sum(kReduceDims).to(torch::kFloat64),
-                    (xf * xf).sum(kReduceDims).to(torch::kFloat64), local_count.to(torch::kFloat64)}));
+    const auto sums = sum_across_ranks(torch::cat({xf.sum(kReduceDims).to(torch::kFloat64),
+                                                   (xf * xf).sum(kReduceDims).to(torch::kFloat64),
+                                                   local_count.to(torch::kFloat64)}));
     const double count = sums[2 * channels].item<double>();
     const auto mean = sums.slice(0, 0, channels) / count;
     const auto var = (sums.slice(0, channels, 2 * channels) / count - mean * mean).clamp_min(0);
@@ -58,9 +57,8 @@ class GlobalBatchNorm : public torch::autograd::Function<GlobalBatchNorm> {
     const int64_t channels = x.size(1);
     const auto sum_dy = dy.sum(kReduceDims);
     const auto sum_dy_xhat = (dy * xhat).sum(kReduceDims);
-    const auto global =
-        sum_across_ranks(torch::cat({sum_dy, sum_dy_xhat})).to(torch::kFloat32) /
-        ctx->saved_data["count"].toDouble();
+    const auto global = sum_across_ranks(torch::cat({sum_dy, sum_dy_xhat})).to(torch::kFloat32) /
+                        ctx->saved_data["count"].toDouble();
     const auto dx = (dy - per_channel(global.slice(0, 0, channels)) -
                      xhat * per_channel(global.slice(0, channels, 2 * channels))) *
                     per_channel(saved[3] * weight);

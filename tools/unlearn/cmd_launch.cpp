@@ -28,9 +28,8 @@ void register_launch(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub->add_option("command", *command, "the subcommand and its options, after --")->required();
-  sub->callback([=] {
-    throw ExitStatus(dist::launch_local("/proc/self/exe", *command, *options));
-  });
+  sub->callback(
+      [=] { throw ExitStatus(dist::launch_local("/proc/self/exe", *command, *options)); });
 }
 
 }  // namespace unlearn::cli

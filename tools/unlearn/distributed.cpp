@@ -14,7 +14,8 @@ void add_dist_options(CLI::App* sub, dist::DistOptions& o, bool sync_bn) {
   g->add_option("--rank", o.rank, "this process's rank")->envname("RANK");
   g->add_option("--world-size", o.world_size, "number of ranks")->envname("WORLD_SIZE");
   g->add_option("--local-rank", o.local_rank, "rank on this host")->envname("LOCAL_RANK");
-  g->add_option("--local-world-size", o.local_world_size, "ranks on this host (they share its cores)")
+  g->add_option("--local-world-size", o.local_world_size,
+                "ranks on this host (they share its cores)")
       ->envname("LOCAL_WORLD_SIZE");
   g->add_option("--master-addr", o.master_addr, "host of rank 0's rendezvous store")
       ->envname("MASTER_ADDR");

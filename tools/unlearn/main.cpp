@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "config.h"
+#include "unlearn/core/context.h"
 #include "unlearn/core/error.h"
 
 #ifndef UNLEARN_VERSION
@@ -27,6 +28,7 @@ int fail(int code, const std::string& what) {
 int main(int argc, char** argv) {
   using namespace unlearn;
   cli::remember_command_line(argc, argv);  // results record the command as typed
+  configure_allocator();                   // no page faults for every step's activations
   try {
     const cli::ConfigArgs config =
         cli::read_config(std::vector<std::string>(argv + 1, argv + argc));

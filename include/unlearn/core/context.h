@@ -29,6 +29,13 @@ int available_cores();
 /// LibTorch's default here is 1, which halves throughput on a 2-core machine.
 int configure_threads(int threads);
 
+/// Makes glibc keep freed memory for reuse instead of handing it back to the kernel: blocks up
+/// to 32 MB come from the heap rather than from mmap, and the heap is trimmed only above 512 MB
+/// free. Without it every training or unlearning step maps fresh pages for its activations and
+/// the kernel zeroes them on first touch: PSG's steps took 1.7-3x longer, and varied 2x from run
+/// to run (docs/performance.md, "Page faults"). Call once, at the start of a program.
+void configure_allocator();
+
 /// Seeds LibTorch's global generator (CPU and, when present, CUDA).
 void seed_everything(uint64_t seed);
 

@@ -4,13 +4,12 @@
 // a heartbeat into the store, so that a collective broken by a lost peer ends in an error that
 // names the lost rank instead of a hang.
 
-#include <torch/csrc/distributed/c10d/Store.hpp>
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
+#include <torch/csrc/distributed/c10d/Store.hpp>
 #include <vector>
 
 #include "unlearn/core/data_parallel.h"

@@ -44,7 +44,7 @@ struct SharedTasks {
 /// 0 it returns once every task's files are in place; on the others once they find the queue
 /// empty. Throws Error naming a rank that was lost.
 SharedTasks share_tasks(GlooGroup& group, const TaskQueue& queue,
-                                const std::filesystem::path& scratch, Observer& observer);
+                        const std::filesystem::path& scratch, Observer& observer);
 
 /// A fresh scratch folder for a rank other than 0 (under the system's temporary folder),
 /// removed when the returned guard goes out of scope.

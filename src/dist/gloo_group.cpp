@@ -23,6 +23,7 @@ std::vector<uint8_t> bytes(const std::string& text) { return {text.begin(), text
 std::string text(const std::vector<uint8_t>& data) { return {data.begin(), data.end()}; }
 
 std::string failure_key(int rank) { return detail::concat("unlearn/failed/", rank); }
+std::string heartbeat_key(int rank) { return detail::concat("unlearn/heartbeat/", rank); }
 
 std::string first_line(const std::string& message) {
   const auto end = message.find('\n');
@@ -56,8 +57,6 @@ c10d::TCPStoreOptions store_options(const DistOptions& o, bool joining) {
 }
 
 }  // namespace
-
-std::string heartbeat_key(int rank) { return detail::concat("unlearn/heartbeat/", rank); }
 
 std::shared_ptr<GlooGroup> GlooGroup::join(const DistOptions& options) {
   options.validate();
@@ -104,9 +103,17 @@ void GlooGroup::beat() {
   }
 }
 
+void GlooGroup::set_text(const std::string& key, const std::string& value) {
+  store_->set(key, bytes(value));
+}
+
+std::string GlooGroup::text_or_empty(const std::string& key) {
+  return store_->check({key}) ? text(store_->get(key)) : std::string();
+}
+
 void GlooGroup::announce_failure(const std::string& message) noexcept {
   try {
-    store_->set(failure_key(options_.rank), bytes(first_line(message)));
+    set_text(failure_key(options_.rank), first_line(message));
   } catch (...) {
   }
 }
@@ -115,23 +122,18 @@ std::string GlooGroup::describe_lost_ranks() {
   try {
     std::map<int, std::string> before;
     std::string failed;
-    const auto read = [&](int r) -> std::string {
-      const auto key = heartbeat_key(r);
-      return store_->check({key}) ? text(store_->get(key)) : std::string();
-    };
     for (int r = 0; r < options_.world_size; ++r) {
       if (r == options_.rank) continue;
-      if (store_->check({failure_key(r)})) {
-        failed += detail::concat(failed.empty() ? "" : "; ", "rank ", r,
-                                 " failed: ", text(store_->get(failure_key(r))));
+      if (const auto why = text_or_empty(failure_key(r)); !why.empty()) {
+        failed += detail::concat(failed.empty() ? "" : "; ", "rank ", r, " failed: ", why);
       }
-      before[r] = read(r);
+      before[r] = text_or_empty(heartbeat_key(r));
     }
     if (!failed.empty()) return failed;
     std::this_thread::sleep_for(kSilentAfter);
     std::string lost;
     for (const auto& [r, beat] : before) {
-      if (read(r) == beat) {
+      if (text_or_empty(heartbeat_key(r)) == beat) {
         lost += detail::concat(lost.empty() ? "" : ", ", "rank ", r);
       }
     }
@@ -183,22 +185,16 @@ torch::Tensor GlooGroup::all_gather(const torch::Tensor& local) {
   return torch::stack(output[0]);
 }
 
-void GlooGroup::barrier() {
-  collective("barrier", [&] { return group_->barrier(); });
-}
-
 std::vector<uint8_t> GlooGroup::wait_for_key(const std::string& key, int writer) {
   std::string last_beat;
   auto last_change = Clock::now();
   while (true) {
     try {
       if (store_->check({key})) return store_->get(key);
-      if (store_->check({failure_key(writer)})) {
-        throw Error(detail::concat("rank ", options_.rank, ": rank ", writer,
-                                   " failed: ", text(store_->get(failure_key(writer)))));
+      if (const auto why = text_or_empty(failure_key(writer)); !why.empty()) {
+        throw Error(detail::concat("rank ", options_.rank, ": rank ", writer, " failed: ", why));
       }
-      const auto hb = heartbeat_key(writer);
-      const std::string beat = store_->check({hb}) ? text(store_->get(hb)) : std::string();
+      const std::string beat = text_or_empty(heartbeat_key(writer));
       if (beat != last_beat) {
         last_beat = beat;
         last_change = Clock::now();

@@ -62,8 +62,6 @@ void unpack_folder(const std::vector<uint8_t>& packed, const fs::path& folder) {
   }
 }
 
-std::vector<uint8_t> bytes_of(const std::string& text) { return {text.begin(), text.end()}; }
-
 }  // namespace
 
 void share_files(GlooGroup& group, const std::string& name, const fs::path& root,
@@ -100,7 +98,7 @@ SharedTasks share_tasks(GlooGroup& group, const TaskQueue& queue, const fs::path
     if (slot >= static_cast<int64_t>(pending.size())) break;
     const size_t task = pending[static_cast<size_t>(slot)];
     const std::string task_key = prefix + "task/" + std::to_string(task);
-    store.set(task_key + "/rank", bytes_of(std::to_string(group.rank())));
+    group.set_text(task_key + "/rank", std::to_string(group.rank()));
     if (group.rank() == 0) {
       queue.run(task, queue.folder(task));
     } else {
@@ -119,7 +117,7 @@ SharedTasks share_tasks(GlooGroup& group, const TaskQueue& queue, const fs::path
 
   // A rank that found the queue empty says so; rank 0 stays (and keeps the store up) until
   // every rank has.
-  store.set(prefix + "drained/" + std::to_string(group.rank()), bytes_of("1"));
+  group.set_text(prefix + "drained/" + std::to_string(group.rank()), "1");
   if (group.rank() == 0) {
     // Collect what the other ranks ran, waiting on each task's runner while it is alive.
     for (size_t task : pending) {
@@ -127,15 +125,15 @@ SharedTasks share_tasks(GlooGroup& group, const TaskQueue& queue, const fs::path
       const std::string task_key = prefix + "task/" + std::to_string(task);
       const auto claimed_by =
           std::chrono::steady_clock::now() + std::chrono::seconds(group.options().timeout_s);
-      while (!store.check({task_key + "/rank"})) {
+      std::string runner_text;
+      while ((runner_text = group.text_or_empty(task_key + "/rank")).empty()) {
         if (std::chrono::steady_clock::now() > claimed_by) {
           throw Error(detail::concat("rank 0: task ", queue.label(task), " of '", queue.name,
                                      "' was drawn but no rank reported running it"));
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
-      const auto rank_text = store.get(task_key + "/rank");
-      const int runner = std::stoi(std::string(rank_text.begin(), rank_text.end()));
+      const int runner = std::stoi(runner_text);
       unpack_folder(group.wait_for_key(task_key + "/files", runner), queue.folder(task));
       observer.progress(++done, queue.label(task) + " (rank " + std::to_string(runner) + ")");
     }

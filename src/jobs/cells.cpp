@@ -81,13 +81,18 @@ bool is_current(const nlohmann::json& result, const Method& method, const std::s
          result.contains("data") && result["data"].value("forget", "") == forget;
 }
 
+/// Whether `dir` holds a result made with `job`'s method, options and selection.
+bool is_done(const ForgetJob& job, const fs::path& dir) {
+  const auto method = make_method(job.method, job.method_options);
+  return is_current(read_json_or_null((dir / "result.json").string()), *method, job.forget);
+}
+
 }  // namespace
 
 Outcome run_cell(ForgetJob job, const fs::path& dir, const DataBundle& bundle,
                  const RunContext& context, Observer& observer, const std::string& note) {
   const std::string result_path = (dir / "result.json").string();
-  auto method = make_method(job.method, job.method_options);
-  if (is_current(read_json_or_null(result_path), *method, job.forget)) return Outcome::kSkipped;
+  if (is_done(job, dir)) return Outcome::kSkipped;
   fs::create_directories(dir);
   fs::remove(dir / "error.txt");
   fs::remove(result_path);  // a stale result must not survive a failed rerun
@@ -116,11 +121,7 @@ CellTally run_cells(const CellList& cells, const DataBundle& bundle, dist::GlooG
     dist::TaskQueue queue;
     queue.name = cells.name;
     queue.count = cells.count;
-    queue.needed = [&](size_t i) {
-      const auto method = make_method(cells.job(i).method, cells.job(i).method_options);
-      return !is_current(read_json_or_null((cells.folder(i) / "result.json").string()), *method,
-                         cells.job(i).forget);
-    };
+    queue.needed = [&](size_t i) { return !is_done(cells.job(i), cells.folder(i)); };
     queue.folder = cells.folder;
     queue.label = cells.label;
     queue.run = [&](size_t i, const fs::path& folder) {

@@ -30,10 +30,11 @@ class GlobalBatchNorm : public torch::autograd::Function<GlobalBatchNorm> {
                                const torch::Tensor& weight, const torch::Tensor& bias, double eps) {
     const int64_t channels = x.size(1);
     const auto xf = x.to(torch::kFloat32);
-    const auto local_count = torch::full({1}, static_cast<double>(x.numel() / channels));
-    const auto sums = sum_across_ranks(torch::cat({xf.sum(kReduceDims).to(torch::kFloat64),
-                                                   (xf * xf).sum(kReduceDims).to(torch::kFloat64),
-                                                   local_count.to(torch::kFloat64)}));
+    const auto local_count =
+        torch::full({1}, static_cast<double>(x.numel() / channels), torch::kFloat64);
+    const auto sums =
+        sum_across_ranks(torch::cat({xf.sum(kReduceDims).to(torch::kFloat64),
+                                     (xf * xf).sum(kReduceDims).to(torch::kFloat64), local_count}));
     const double count = sums[2 * channels].item<double>();
     const auto mean = sums.slice(0, 0, channels) / count;
     const auto var = (sums.slice(0, channels, 2 * channels) / count - mean * mean).clamp_min(0);

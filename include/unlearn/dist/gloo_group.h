@@ -36,10 +36,13 @@ class GlooGroup : public DataParallelGroup {
   void broadcast(std::vector<torch::Tensor>& tensors) override;
   void all_reduce_sum(std::vector<torch::Tensor>& tensors) override;
   torch::Tensor all_gather(const torch::Tensor& local) override;
-  void barrier();
 
   /// The rendezvous store, shared by every rank (for work queues and file hand-over).
   c10d::Store& store() { return *store_; }
+  /// Sets `key` in the store to `value`.
+  void set_text(const std::string& key, const std::string& value);
+  /// The value of `key` in the store, or "" when it is not set (never blocks).
+  std::string text_or_empty(const std::string& key);
   /// The value of `key` once some rank has set it. Waits as long as it takes while `writer`
   /// is alive; throws Error naming `writer` when its heartbeat stops.
   std::vector<uint8_t> wait_for_key(const std::string& key, int writer);
@@ -63,8 +66,5 @@ class GlooGroup : public DataParallelGroup {
   std::atomic<bool> stopping_{false};
   std::thread heartbeat_;
 };
-
-/// The key under which rank `rank` beats its heartbeat.
-std::string heartbeat_key(int rank);
 
 }  // namespace unlearn::dist

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <optional>
 #include <tuple>
@@ -231,18 +232,20 @@ nlohmann::json run_compose_job(const ComposeJob& job, const RunContext& context,
   if (split) {
     const OutputCache cache(output_cache_dir());
     const CacheUse cached = open_cache(job.use_cache, *bundle, cache);
-    std::map<std::string, Evaluated> models;
-    models["unlearned"] = evaluate_entry(*composite, job.out, *data, *split, context, observer);
+    const CacheUse not_cached;  // the composite is new: nothing to find
+    std::vector<EntryRequest> requests{{"unlearned", &*composite, job.out, &*data, not_cached}};
+    std::deque<std::optional<EvalData>> own;  // a deque keeps the requests' pointers valid
     for (const auto& [role, model, path] :
          {std::tuple<std::string, const std::optional<Model>*, std::string>{"original", &original,
                                                                             job.original},
           {"retrain", &retrain, job.retrain}}) {
       if (!*model) continue;
       check_compatible(**model, *bundle, path);
-      std::optional<EvalData> own;
-      const EvalData& d = eval_data_for(**model, *composite, *data, *bundle, own);
-      models[role] = evaluate_entry(**model, path, d, *split, context, observer, cached);
+      own.emplace_back();
+      const EvalData& d = eval_data_for(**model, *composite, *data, *bundle, own.back());
+      requests.push_back({role, &**model, path, &d, cached});
     }
+    std::map<std::string, Evaluated> models = evaluate_entries(requests, *split, context, observer);
     add_comparisons(result, models, *split);
     if (original) {
       result["diagnostics"] =

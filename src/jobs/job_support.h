@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "unlearn/core/context.h"
 #include "unlearn/core/observer.h"
@@ -53,6 +54,24 @@ struct Evaluated {
   nlohmann::json entry;
   ModelOutputs outputs;
 };
+
+/// One model to evaluate: `model`, read from `path`, on `data` (both outlive the call). With
+/// `cached` set, its outputs and entry may come from the cache; with `known`, these are its
+/// outputs (a data-parallel run computed them across the ranks).
+struct EntryRequest {
+  std::string role;
+  const Model* model = nullptr;
+  std::string path;
+  const EvalData* data = nullptr;
+  CacheUse cached;
+  const ModelOutputs* known = nullptr;
+};
+
+/// The entries of several models, by role. The outputs are computed one model at a time, and
+/// the metrics of all models side by side (their MIA fit is single-threaded).
+std::map<std::string, Evaluated> evaluate_entries(const std::vector<EntryRequest>& requests,
+                                                  const Split& split, const RunContext& context,
+                                                  Observer& observer);
 
 /// Metrics of `model`. With `cached` set, `path` is a model file whose outputs may be reused;
 /// with `known`, these are its outputs (a data-parallel run computed them across the ranks).

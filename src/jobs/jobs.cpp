@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <deque>
 #include <map>
 
 #include "diagnostics.h"
@@ -256,19 +257,18 @@ nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
   const CacheUse cached = gathered.empty() ? open_cache(job.use_cache, bundle, cache) : CacheUse{};
   nlohmann::json result;
   result["command"] = "forget";
-  std::map<std::string, Evaluated> models;
-  models["original"] = evaluate_entry(original, job.model, data, split, context, observer, cached,
-                                      known("original"));
-  if (auto seconds = recorded_train_seconds(job.registry, job.model)) {
-    models["original"].entry["time_s"] = *seconds;
-  }
-  models["unlearned"] = evaluate_entry(unlearned.model, job.out, data, split, context, observer, {},
-                                       known("unlearned"));
-  if (retrain) {
-    models["retrain"] = evaluate_entry(*retrain, job.retrain, *rdata, split, context, observer,
-                                       cached, known("retrain"));
-    if (auto seconds = recorded_train_seconds(job.registry, job.retrain)) {
-      models["retrain"].entry["time_s"] = *seconds;
+  const CacheUse not_cached;  // the unlearned model is new: nothing to find
+  std::vector<EntryRequest> requests{
+      {"original", &original, job.model, &data, cached, known("original")},
+      {"unlearned", &unlearned.model, job.out, &data, not_cached, known("unlearned")}};
+  if (retrain)
+    requests.push_back({"retrain", &*retrain, job.retrain, rdata, cached, known("retrain")});
+  std::map<std::string, Evaluated> models = evaluate_entries(requests, split, context, observer);
+  for (const auto& [role, path] :
+       {std::pair<std::string, std::string>{"original", job.model}, {"retrain", job.retrain}}) {
+    if (!models.count(role)) continue;
+    if (auto seconds = recorded_train_seconds(job.registry, path)) {
+      models[role].entry["time_s"] = *seconds;
     }
   }
   add_comparisons(result, models, split);
@@ -359,18 +359,20 @@ nlohmann::json run_eval_job(const EvalJob& job, const RunContext& context, Obser
 
   nlohmann::json result;
   result["command"] = "eval";
-  std::map<std::string, Evaluated> models;
-  models["model"] = evaluate_entry(model, job.model, data, split, context, observer, cached);
+  std::vector<EntryRequest> requests{{"model", &model, job.model, &data, cached}};
+  std::deque<Model> others;  // a deque keeps the requests' pointers valid as it grows
+  std::deque<std::optional<EvalData>> own;
   for (const auto& [role, path] :
        {std::pair<std::string, std::string>{"original", job.original}, {"retrain", job.retrain}}) {
     if (path.empty()) continue;
     // The original was already loaded to rank outliers(): reuse it rather than read it again.
-    Model other = role == "original" && reference ? *reference : Model::load(path);
-    check_compatible(other, bundle, path);
-    std::optional<EvalData> own;
-    const EvalData& odata = eval_data_for(other, model, data, bundle, own);
-    models[role] = evaluate_entry(other, path, odata, split, context, observer, cached);
+    others.push_back(role == "original" && reference ? *reference : Model::load(path));
+    check_compatible(others.back(), bundle, path);
+    own.emplace_back();
+    const EvalData& odata = eval_data_for(others.back(), model, data, bundle, own.back());
+    requests.push_back({role, &others.back(), path, &odata, cached});
   }
+  std::map<std::string, Evaluated> models = evaluate_entries(requests, split, context, observer);
   add_comparisons(result, models, split);
   add_relearn(job.relearn, result, "model", model, data, split, context);
   result["data"] = data_entry(job.data, split);

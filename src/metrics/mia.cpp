@@ -182,7 +182,12 @@ double mia_efficacy(const torch::Tensor& retain_features, const torch::Tensor& t
     throw InvalidArgument(detail::concat(kMia, ": libsvm rejected the parameters: ", problem_msg));
   }
 
-  svm_set_print_string_function(&discard_svm_output);
+  // Once per process: fits may run on several threads at a time (evaluate_entries).
+  static const bool quiet = [] {
+    svm_set_print_string_function(&discard_svm_output);
+    return true;
+  }();
+  (void)quiet;
   const SvmModelPtr model(svm_train(&problem, &param));
   UNLEARN_CHECK_AS(Error, model != nullptr, kMia, ": libsvm training failed");
 

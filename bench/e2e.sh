@@ -5,12 +5,15 @@
 # run with the same threads, one after the other, and print one table with the ratios.
 #
 #   scripts/setup.sh --bench && scripts/build.sh
-#   bench/e2e.sh [--out DIR] [--threads N] [--phis "0 0.5"] [--passes P]
+#   bench/e2e.sh [--out DIR] [--threads N] [--phis "0 0.5"] [--precisions "fp32 bf16"]
+#                [--passes P]
 #
 # The original model (AllCNN width 0.25, 32x32, 3 epochs) is trained once by `unlearn train`
 # and reused; every unlearning run starts from it. Run on a quiet machine: nothing else may use
 # the cores while it measures. --passes (default 10, the reference) changes every run alike, for
-# a quick check of the script.
+# a quick check of the script. --precisions (default fp32) runs ours and the tuned peer at each
+# precision (bf16: bfloat16 autocast, weights in fp32); the user-written peer has no bf16 form
+# and runs once, in fp32.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,12 +21,14 @@ root="$(dirname "$here")"
 out="$root/build/e2e"
 threads="$(nproc)"
 phis="0 0.5"
+precisions="fp32"
 passes=10
 while (($#)); do
   case "$1" in
     --out) out="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --phis) phis="$2"; shift 2 ;;
+    --precisions) precisions="$2"; shift 2 ;;
     --passes) passes="$2"; shift 2 ;;
     *) echo "e2e.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
@@ -63,25 +68,35 @@ fi
 
 # The reference configuration: the authors' PSG hyperparameters (gamma 1e-4, lambda 0,
 # epsilon 0.1, K 1, SGD lr 1e-5 momentum 0.9, 10 passes, batch 64), phi as given.
+# Run names: ours-phi0 and tuned-phi0 in fp32, ours-phi0-bf16 and tuned-phi0-bf16 in bf16.
+suffix() { [ "$1" = fp32 ] || echo "-$1"; }
 for phi in $phis; do
-  timed "ours-phi$phi" "$unlearn" forget --model "$original" --forget 'class == 0' --method psg \
-    --preset authors --retain-weight "$phi" --passes "$passes" --input-size 32 \
-    --threads "$threads" --no-cache --no-registry --force \
-    --out "$out/ours-phi$phi.pt" --report "$out/ours-phi$phi.json"
-  for form in user tuned; do
-    timed "$form-phi$phi" "$python" "$here/peer_pytorch.py" --form "$form" --model "$original" \
-      --phi "$phi" --passes "$passes" --threads "$threads" --json "$out/$form-phi$phi.json"
+  for precision in $precisions; do
+    s=$(suffix "$precision")
+    timed "ours-phi$phi$s" "$unlearn" forget --model "$original" --forget 'class == 0' \
+      --method psg --preset authors --retain-weight "$phi" --passes "$passes" --input-size 32 \
+      --threads "$threads" --precision "$precision" --no-cache --no-registry --force \
+      --out "$out/ours-phi$phi$s.pt" --report "$out/ours-phi$phi$s.json"
+    timed "tuned-phi$phi$s" "$python" "$here/peer_pytorch.py" --form tuned --model "$original" \
+      --phi "$phi" --passes "$passes" --threads "$threads" --precision "$precision" \
+      --json "$out/tuned-phi$phi$s.json"
   done
+  timed "user-phi$phi" "$python" "$here/peer_pytorch.py" --form user --model "$original" \
+    --phi "$phi" --passes "$passes" --threads "$threads" --json "$out/user-phi$phi.json"
 done
 
 # The machine's attainable FP32 rate, measured in the same run.
 "$micro" --benchmark_filter='BM_Sgemm' --benchmark_min_time=2 --benchmark_format=json \
   >"$out/sgemm.json" 2>/dev/null
 
-"$python" - "$out" "$threads" "$phis" <<'EOF'
+"$python" - "$out" "$threads" "$phis" "$precisions" <<'EOF'
 import json, os, sys
 
-out, threads, phis = sys.argv[1], sys.argv[2], sys.argv[3].split()
+out, threads = sys.argv[1], sys.argv[2]
+phis, precisions = sys.argv[3].split(), sys.argv[4].split()
+
+def suffix(precision):
+    return "" if precision == "fp32" else "-" + precision
 
 def time_of(name):
     wall, rss_kb = open(os.path.join(out, name + ".time")).read().split()[-2:]
@@ -91,33 +106,42 @@ sgemm = json.load(open(os.path.join(out, "sgemm.json")))["benchmarks"][0]["FLOPS
 print(f"machine: {os.uname().nodename}, {os.cpu_count()} cores, threads {threads}; "
       f"sgemm 2048^2 {sgemm:.1f} GFLOP/s")
 print()
-print("| run | phi | whole command (s) | unlearning loop (s) | steps/s | loop GFLOP/s "
-      "| % of sgemm | peak RSS (MiB) | FTA | RTA |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+print("| run | phi | precision | whole command (s) | unlearning loop (s) | steps/s "
+      "| loop GFLOP/s | % of sgemm | peak RSS (MiB) | FTA | RTA |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 rows = {}
 for phi in phis:
-    name = f"ours-phi{phi}"
-    r = json.load(open(os.path.join(out, name + ".json")))
-    s = r["method"]["summary"]
-    m = r["models"]["unlearned"]["metrics"]
-    wall, rss = time_of(name)
-    gflops = s.get("gflops_per_second", float("nan"))
-    rows[("ours", phi)] = (wall, s["loop_seconds"])
-    print(f"| unlearn | {phi} | {wall:.1f} | {s['loop_seconds']:.1f} | {s['steps_per_second']:.2f} "
-          f"| {gflops:.1f} | {100 * gflops / sgemm:.0f}% | {rss:.0f} | {m['FTA']:.2f} | {m['RTA']:.2f} |")
-    for form in ("user", "tuned"):
-        name = f"{form}-phi{phi}"
+    for precision in precisions:
+        name = f"ours-phi{phi}{suffix(precision)}"
+        r = json.load(open(os.path.join(out, name + ".json")))
+        s = r["method"]["summary"]
+        m = r["models"]["unlearned"]["metrics"]
+        wall, rss = time_of(name)
+        gflops = s.get("gflops_per_second", float("nan"))
+        rows[("ours", phi, precision)] = (wall, s["loop_seconds"])
+        print(f"| unlearn | {phi} | {precision} | {wall:.1f} | {s['loop_seconds']:.1f} "
+              f"| {s['steps_per_second']:.2f} | {gflops:.1f} | {100 * gflops / sgemm:.0f}% "
+              f"| {rss:.0f} | {m['FTA']:.2f} | {m['RTA']:.2f} |")
+    for form, precision in [("tuned", p) for p in precisions] + [("user", "fp32")]:
+        name = f"{form}-phi{phi}{suffix(precision)}"
         p = json.load(open(os.path.join(out, name + ".json")))
         wall, rss = time_of(name)
-        rows[(form, phi)] = (wall, p["loop_seconds"])
-        print(f"| PyTorch {form} | {phi} | {wall:.1f} | {p['loop_seconds']:.1f} "
+        rows[(form, phi, precision)] = (wall, p["loop_seconds"])
+        print(f"| PyTorch {form} | {phi} | {precision} | {wall:.1f} | {p['loop_seconds']:.1f} "
               f"| {p['steps_per_second']:.2f} | | | {rss:.0f} | {p['fta']:.2f} | {p['rta']:.2f} |")
 print()
-print("| phi | peer | whole command: peer / ours | unlearning loop: peer / ours |")
-print("| --- | --- | --- | --- |")
+print("| phi | ours | peer | whole command: peer / ours | unlearning loop: peer / ours |")
+print("| --- | --- | --- | --- | --- |")
 for phi in phis:
-    ours_wall, ours_loop = rows[("ours", phi)]
-    for form in ("user", "tuned"):
-        wall, loop = rows[(form, phi)]
-        print(f"| {phi} | {form} | {wall / ours_wall:.2f}x | {loop / ours_loop:.2f}x |")
+    for precision in precisions:
+        ours_wall, ours_loop = rows[("ours", phi, precision)]
+        # Against the user-written peer (fp32 only) and the tuned peer in fp32 and, for a
+        # lower precision, in that precision too.
+        peers = [("user", "fp32"), ("tuned", "fp32")]
+        if precision != "fp32":
+            peers.append(("tuned", precision))
+        for form, peer_precision in peers:
+            wall, loop = rows[(form, phi, peer_precision)]
+            print(f"| {phi} | {precision} | {form} {peer_precision} | {wall / ours_wall:.2f}x "
+                  f"| {loop / ours_loop:.2f}x |")
 EOF

@@ -19,6 +19,7 @@
 #include "unlearn/methods/boundary_search.h"
 #include "unlearn/methods/psg.h"
 #include "unlearn/methods/update_loop.h"
+#include "unlearn/metrics/mia.h"
 #include "unlearn/models/flops.h"
 #include "unlearn/models/model.h"
 
@@ -220,6 +221,31 @@ void BM_EvaluatePass(benchmark::State& state) {
   set_flops(state, unlearn::pass_flops(unlearn::forward_cost(model), n, 1, 0, 0));
 }
 BENCHMARK(BM_EvaluatePass)->Apply(batch_and_precision);
+
+// The MIA-efficacy attack as forget evaluates it: an RBF-SVM on 10 000 members and 10 000
+// non-members (one feature, the true-class probability), then 6 000 forget rows classified; the
+// argument is libsvm's kernel cache in MB. Synthetic, overlapping probabilities: members mostly
+// near 1, non-members more spread.
+void BM_MiaEfficacy(benchmark::State& state) {
+  const double cache_mb = static_cast<double>(state.range(0));
+  auto gen = at::detail::createCPUGenerator(7);
+  const auto near_one = [&](int64_t n, double spread, double power) {
+    return 1.0 - spread * torch::rand({n}, gen, torch::kFloat64).pow(power);
+  };
+  const auto members = near_one(10000, 0.5, 6.0);
+  const auto non_members = near_one(10000, 0.9, 3.0);
+  const auto forget = near_one(6000, 0.7, 4.0);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(unlearn::mia_efficacy(members, non_members, forget,
+                                                   unlearn::MiaOptions().cache_mb(cache_mb)));
+  }
+}
+BENCHMARK(BM_MiaEfficacy)
+    ->Arg(50)
+    ->Arg(100)
+    ->Arg(200)
+    ->ArgName("cache_mb")
+    ->Unit(benchmark::kMillisecond);
 
 // Data loading, once per run: decode the Fashion-MNIST test images (10k, gzipped IDX) and
 // convert them to the model's 32x32 float input.

@@ -141,6 +141,7 @@ void discard_svm_output(const char* /*unused*/) {}
 double mia_efficacy(const torch::Tensor& retain_features, const torch::Tensor& test_features,
                     const torch::Tensor& forget_features, const MiaOptions& options) {
   UNLEARN_CHECK(options.c() > 0, kMia, ": c: expected > 0, got ", options.c());
+  UNLEARN_CHECK(options.cache_mb() > 0, kMia, ": cache_mb: expected > 0, got ", options.cache_mb());
   UNLEARN_CHECK(options.gamma() >= 0, kMia, ": gamma: expected >= 0 (0 = 1/n_features), got ",
                 options.gamma());
   auto sets = attack_sets(retain_features, test_features, forget_features, options, kMia);
@@ -168,7 +169,7 @@ double mia_efficacy(const torch::Tensor& retain_features, const torch::Tensor& t
   param.degree = 3;
   param.gamma = options.gamma() > 0 ? options.gamma() : 1.0 / static_cast<double>(f);
   param.coef0 = 0;
-  param.cache_size = 200;  // MB
+  param.cache_size = options.cache_mb();
   param.eps = 1e-3;
   param.C = options.c();
   param.nr_weight = 0;

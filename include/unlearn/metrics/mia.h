@@ -20,6 +20,9 @@ struct MiaOptions {
   // Cap on training samples per class (0 = none). Training is superlinear: 10000 per class takes
   // about 5 s on one core, so a quick run may cap it; the cap is then drawn at random with `seed`.
   TORCH_ARG(int64_t, max_samples) = 0;
+  // libsvm's kernel cache, in MB. Forget evaluates several models' attacks at once
+  // (evaluate_entries), each with its own cache, so it counts towards peak memory that many times.
+  TORCH_ARG(double, cache_mb) = 100;
 };
 
 /// MIA-efficacy in percent. Trains an RBF-SVM (libsvm) to separate members (retain-train

@@ -1,3 +1,4 @@
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -121,6 +122,19 @@ TEST(MiaEfficacy, EmptyForgetIsNaN) {
       mia_efficacy(members().unsqueeze(1), non_members().unsqueeze(1), torch::zeros({0, 1}))));
 }
 
+TEST(MiaEfficacy, KernelCacheSizeChangesNothingButSpeed) {
+  // Overlapping members and non-members, so the solver revisits many kernel columns, and a
+  // 0.01 MB cache (32 of the 1 200 columns) must evict them.
+  auto gen = at::detail::createCPUGenerator(3);
+  const auto m = 1.0 - 0.5 * torch::rand({600}, gen, torch::kDouble).pow(4);
+  const auto t = 1.0 - 0.9 * torch::rand({600}, gen, torch::kDouble).pow(2);
+  const auto f = torch::linspace(0.1, 1.0, 50, torch::kDouble);
+  const double roomy = mia_efficacy(m, t, f, MiaOptions().cache_mb(100));
+  EXPECT_GT(roomy, 0.0);
+  EXPECT_LT(roomy, 100.0);
+  EXPECT_EQ(mia_efficacy(m, t, f, MiaOptions().cache_mb(0.01)), roomy);
+}
+
 TEST(MiaEfficacy, InvalidInputs) {
   const auto m = members();
   const auto t = non_members();
@@ -134,6 +148,7 @@ TEST(MiaEfficacy, InvalidInputs) {
   expect_invalid([&] { mia_efficacy(m, t, f, MiaOptions().c(0)); }, "c: expected > 0");
   expect_invalid([&] { mia_efficacy(m, t, f, MiaOptions().gamma(-1)); }, "gamma");
   expect_invalid([&] { mia_efficacy(m, t, f, MiaOptions().max_samples(-1)); }, "max_samples");
+  expect_invalid([&] { mia_efficacy(m, t, f, MiaOptions().cache_mb(0)); }, "cache_mb");
   expect_invalid([&] { mia_efficacy(torch::Tensor(), t, f); }, "retain_features is undefined");
 }
 

@@ -429,10 +429,23 @@ def run_tuned(args, model, spec):
     total = planned_steps(args, int(is_forget.sum()))
     progress = Progress("tuned", total)
     model.train()  # nothing else changes the mode inside the loop
+    # Wall time by phase, the same phases as unlearn's method.summary.loop_seconds_by_phase.
+    phases = dict(batches=0.0, search=0.0, update=0.0, bookkeeping=0.0)
+    clock = [time.perf_counter()]
+
+    def lap(phase):
+        now = time.perf_counter()
+        phases[phase] += now - clock[0]
+        clock[0] = now
+
     loop_start = time.perf_counter()
     for step in range(1, total + 1):
         idx = forget.next()
         x, y = train_x.index_select(0, idx), train_y.index_select(0, idx)
+        if use_retain:
+            ridx = retain.next()
+            xr, yr = train_x.index_select(0, ridx), train_y.index_select(0, ridx)
+        lap("batches")
 
         # Boundary search on the frozen original: gradient with respect to the input only.
         x_adv = x.detach().requires_grad_(True)
@@ -446,6 +459,7 @@ def run_tuned(args, model, spec):
         # argmax outside inference mode: the targets are saved by the loss's backward, which an
         # inference tensor may not be.
         targets = logits_star.argmax(1)
+        lap("search")
 
         # Outer step; the retain batch exists only when it carries weight.
         optimizer.zero_grad(set_to_none=True)
@@ -453,15 +467,15 @@ def run_tuned(args, model, spec):
             logits_f = model(x)
             logits_r = None
             if use_retain:
-                ridx = retain.next()
-                yr = train_y.index_select(0, ridx)
-                logits_r = model(train_x.index_select(0, ridx))
+                logits_r = model(xr)
         loss = F.cross_entropy(logits_f.float(), targets)
         if use_retain:
             loss = loss + args.phi * F.cross_entropy(logits_r.float(), yr)
         loss.backward()
         optimizer.step()
+        lap("update")
         progress.step(step, loss, targets, y)
+        lap("bookkeeping")
     loop_seconds = time.perf_counter() - loop_start
 
     model.eval()
@@ -471,7 +485,7 @@ def run_tuned(args, model, spec):
             preds.append(model(x).argmax(1))
     fta, rta = evaluate_split(torch.cat(preds), test_y)
     return dict(steps=total, planned_steps=total, loop_seconds=loop_seconds, fta=fta, rta=rta,
-                mean_flip_rate=progress.flip_rate())
+                mean_flip_rate=progress.flip_rate(), loop_seconds_by_phase=phases)
 
 
 # --------------------------------------------------------------------------------------------
@@ -518,7 +532,9 @@ def run_unlearning(args):
                loop_seconds=loop, total_seconds=None,
                steps_per_second=steps / loop if loop > 0 else None,
                peak_rss_mib=None, fta=result["fta"], rta=result["rta"],
-               mean_flip_rate=result["mean_flip_rate"], input_size=spec["input"]["size"],
+               mean_flip_rate=result["mean_flip_rate"],
+               loop_seconds_by_phase=result.get("loop_seconds_by_phase"),
+               input_size=spec["input"]["size"],
                model=args.model, torch_version=torch.__version__)
     return out
 

@@ -192,6 +192,28 @@ nlohmann::json Psg::options_json() const {
 
 namespace {
 
+// Wall time of the loop by phase, for docs/performance.md: a lap ends one phase and starts
+// the next.
+class PhaseClock {
+ public:
+  void lap(double& phase_seconds) {
+    const auto now = std::chrono::steady_clock::now();
+    phase_seconds += std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+// Seconds spent in each phase of the PSG loop.
+struct LoopPhases {
+  double batches = 0;      // drawing the batches and gathering their rows
+  double search = 0;       // the boundary search (cached gradients) and the targets
+  double update = 0;       // forwards, losses, backward, gradient averaging, optimiser step
+  double bookkeeping = 0;  // running accuracy, relabel counts, trace and progress
+};
+
 /// Largest per-sample search-gradient cache PSG keeps (see Psg::run).
 constexpr int64_t kGradientCacheBytes = int64_t{256} << 20;
 
@@ -293,6 +315,8 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
   double flops = 0;
 
   const auto loop_start = std::chrono::steady_clock::now();
+  LoopPhases phases;
+  PhaseClock clock;
   const auto reference_logits = [&](const torch::Tensor& t) { return frozen.logits(t, precision); };
   // With the frozen original as reference and one search step, the search gradient of a
   // forget sample is the same in every pass: it is computed the first time the sample is drawn
@@ -336,6 +360,13 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
     auto idx = forget_stream.next();
     auto x = data.inputs.index_select(0, idx).to(device);
     auto y = data.labels.index_select(0, idx).to(device);
+    torch::Tensor xr, yr;
+    if (use_retain) {
+      auto ridx = retain_stream->next();
+      xr = data.inputs.index_select(0, ridx).to(device);
+      yr = data.labels.index_select(0, ridx).to(device);
+    }
+    clock.lap(phases.batches);
 
     // Lower level: boundary points of the reference model.
     BoundarySearchResult found;
@@ -350,16 +381,12 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
                               y, search, lambda_t, noise_gen);
     }
     const auto targets = boundary_targets(o, found.logits_star);
+    clock.lap(phases.search);
 
     // Upper level: one optimiser step on the forget term (+ phi * retain term).
     set_update_mode();
     model.module().zero_grad(/*set_to_none=*/true);
-    torch::Tensor logits_f, logits_r, xr, yr;
-    if (use_retain) {
-      auto ridx = retain_stream->next();
-      xr = data.inputs.index_select(0, ridx).to(device);
-      yr = data.labels.index_select(0, ridx).to(device);
-    }
+    torch::Tensor logits_f, logits_r;
     if (use_retain && o.bn_mode() == "frozen") {
       // Without batch statistics the two batches are independent: one forward serves both.
       auto both = model.logits(torch::cat({x, xr}), precision);
@@ -403,6 +430,7 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
     average_gradients(params);
     const double gnorm = grad_norm(params);
     optimizer->step();
+    clock.lap(phases.update);
     ++steps_run;
     if (cost) {
       const int k_steps = static_cast<int>(o.inner_steps());
@@ -440,6 +468,7 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
     std::ostringstream note;
     note << "forget acc " << static_cast<int>(running.percent()) << "% loss " << loss_value;
     observer.progress(step + 1, note.str());
+    clock.lap(phases.bookkeeping);
 
     if (o.target_forget_acc() >= 0 && running.full() &&
         running.percent() <= o.target_forget_acc() && (o.grad_tol() < 0 || gnorm <= o.grad_tol())) {
@@ -475,7 +504,12 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
                     {"relabel_counts", histogram},
                     {"gradient_cache", cache_gradients},
                     {"loop_seconds", loop_seconds},
-                    {"steps_per_second", steps_run / std::max(loop_seconds, 1e-9)}};
+                    {"steps_per_second", steps_run / std::max(loop_seconds, 1e-9)},
+                    {"loop_seconds_by_phase",
+                     {{"batches", phases.batches},
+                      {"search", phases.search},
+                      {"update", phases.update},
+                      {"bookkeeping", phases.bookkeeping}}}};
   if (cost) {
     result.summary["flops"] = flops;
     result.summary["gflops_per_second"] = flops / 1e9 / std::max(loop_seconds, 1e-9);

@@ -431,12 +431,13 @@ def run_tuned(args, model, spec):
     model.train()  # nothing else changes the mode inside the loop
     # Wall time by phase, the same phases as unlearn's method.summary.loop_seconds_by_phase.
     phases = dict(batches=0.0, search=0.0, update=0.0, bookkeeping=0.0)
-    clock = [time.perf_counter()]
+    last = time.perf_counter()
 
     def lap(phase):
+        nonlocal last
         now = time.perf_counter()
-        phases[phase] += now - clock[0]
-        clock[0] = now
+        phases[phase] += now - last
+        last = now
 
     loop_start = time.perf_counter()
     for step in range(1, total + 1):

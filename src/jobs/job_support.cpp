@@ -98,7 +98,6 @@ std::string split_cache_key(const Split& split, const RunContext& context) {
 struct PendingEntry {
   const EntryRequest* request;
   ModelOutputs outputs;
-  std::string split_key;
 };
 
 }  // namespace
@@ -108,15 +107,15 @@ std::map<std::string, Evaluated> evaluate_entries(const std::vector<EntryRequest
                                                   Observer& observer) {
   std::map<std::string, Evaluated> done;
   std::vector<PendingEntry> pending;
+  std::string split_key;  // the same for every model: hashed once, when a cache needs it
   // First every model's outputs, one model at a time: each forward pass uses all the cores.
   for (const EntryRequest& r : requests) {
     const CacheUse& cached = r.cached;
     std::optional<ModelOutputs> found;
     if (r.known) found = *r.known;
-    std::string split_key;
     if (cached.cache) {
       if (!found) found = cached.cache->find(r.path, cached.data_key);
-      split_key = split_cache_key(split, context);
+      if (split_key.empty()) split_key = split_cache_key(split, context);
     }
     if (!found) {
       found = compute_outputs(*r.model, *r.data, 128, &observer);
@@ -129,7 +128,7 @@ std::map<std::string, Evaluated> evaluate_entries(const std::vector<EntryRequest
         continue;
       }
     }
-    pending.push_back({&r, std::move(*found), std::move(split_key)});
+    pending.push_back({&r, std::move(*found)});
   }
   // Then the metrics of all models side by side, one thread each: they are mostly the MIA's
   // libsvm fit, which is single-threaded (about 5 s per model on Fashion-MNIST).
@@ -147,7 +146,7 @@ std::map<std::string, Evaluated> evaluate_entries(const std::vector<EntryRequest
     const EntryRequest& r = *pending[i].request;
     nlohmann::json entry = model_entry(r.path, *r.model, metrics[i]);
     if (r.cached.cache) {
-      r.cached.cache->store_entry(r.path, r.cached.data_key, pending[i].split_key, entry);
+      r.cached.cache->store_entry(r.path, r.cached.data_key, split_key, entry);
     }
     done[r.role] = {std::move(entry), std::move(pending[i].outputs)};
   }

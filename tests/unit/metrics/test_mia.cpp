@@ -123,8 +123,8 @@ TEST(MiaEfficacy, EmptyForgetIsNaN) {
 }
 
 TEST(MiaEfficacy, KernelCacheSizeChangesNothingButSpeed) {
-  // Overlapping members and non-members, so the solver revisits many kernel columns, and a
-  // 0.01 MB cache (32 of the 1 200 columns) must evict them.
+  // Overlapping members and non-members, so the solver revisits many kernel columns. A 0.01 MB
+  // cache holds two of the 1 200 columns (libsvm's minimum), so it must recompute them.
   auto gen = at::detail::createCPUGenerator(3);
   const auto m = 1.0 - 0.5 * torch::rand({600}, gen, torch::kDouble).pow(4);
   const auto t = 1.0 - 0.9 * torch::rand({600}, gen, torch::kDouble).pow(2);

@@ -67,7 +67,8 @@ void batch_and_precision(benchmark::internal::Benchmark* b) {
 
 unlearn::BoundarySearchOptions reference_search() {
   // The authors' setting: one signed step of 0.1 with gamma 1e-4 noise on the batch-mean loss.
-  return unlearn::BoundarySearchOptions().epsilon(0.1).inner_steps(1).gamma(1e-4).reduction("mean");
+  return unlearn::BoundarySearchOptions().epsilon(0.1).inner_steps(1).gamma(1e-4).reduction(
+      unlearn::GradientReduction::mean);
 }
 
 // Lower level alone: the input-gradient search on the frozen original, then its logits at x*.

@@ -56,11 +56,8 @@ std::vector<TraceRecord> polish_composite(Model& model, const UnlearnData& data,
 
   auto optimizer = make_optimizer(o.finetune(), params);
   BatchStream stream(data.retain, o.finetune().batch(), o.seed());
-  UpdateLoop loop;
-  loop.precision = context.precision();
-  loop.device = context.device();
-  loop.phase = "compose fine-tune";
-  loop.steps = steps_for_epochs(data.retain.numel(), o.finetune().batch(), o.finetune_epochs());
+  UpdateLoop loop(context, "compose fine-tune",
+                  steps_for_epochs(data.retain.numel(), o.finetune().batch(), o.finetune_epochs()));
   auto trace = run_update_loop(
       loop, params, *optimizer,
       [&](int64_t) {

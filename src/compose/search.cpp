@@ -89,8 +89,6 @@ MetricMap suppress_metrics(const Model& model, const EvalData& data, const Split
 
 void CompositeSearchOptions::validate() const {
   require_option(grid() >= 2, "grid", ">= 2", static_cast<double>(grid()));
-  UNLEARN_CHECK_AS(UsageError, goal() == "suppress" || goal() == "match-retrain",
-                   "--goal: expected suppress or match-retrain, got '", goal(), "'");
   require_option(tolerance() >= 0, "tolerance", ">= 0", tolerance());
   require_option(max_gap() >= 0, "max-gap", ">= 0", max_gap());
   require_option(max_candidates() >= 1, "max-candidates", ">= 1",
@@ -169,6 +167,96 @@ std::pair<EvalData, Split> subsample_train(const EvalData& data, const Split& sp
   return {std::move(out), std::move(small)};
 }
 
+namespace {
+
+/// How the search judges a candidate under its goal: the metrics it reads, the forget and keep
+/// sides, and how far a candidate is from meeting the constraint.
+class CandidateJudge {
+ public:
+  CandidateJudge(const EvalData& data, const Split& split, const Model* retrain,
+                 const CompositeSearchOptions& o, const RunContext& context)
+      : data_(data),
+        split_(split),
+        o_(o),
+        held_out_(split.has_test_part),
+        // Without a held-out part, the forget side is Acc(D_f) = 100 - UA (as in `unlearn sweep`).
+        forget_key_(held_out_ ? "FTA" : "Acc(D_f)"),
+        keep_key_(held_out_ ? "RTA" : "RA"),
+        eval_options_(EvalOptions().seed(context.seed()).mia_max_samples(o.mia_samples())) {
+    if (retrain != nullptr) target_ = metrics_of(*retrain);
+    bound_ = o.max_forget_acc();
+    if (o.goal() == CompositeGoal::suppress && bound_ < 0) {
+      UNLEARN_CHECK_AS(UsageError, retrain != nullptr,
+                       "compose --search: the suppress goal needs --max-forget-acc or --retrain");
+      bound_ = forget_side(target_) + o.tolerance();
+    }
+    UNLEARN_CHECK_AS(UsageError, o.goal() != CompositeGoal::match_retrain || retrain != nullptr,
+                     "compose --search: the match-retrain goal needs --retrain");
+  }
+
+  MetricMap metrics_of(const Model& m) const {
+    return o_.goal() == CompositeGoal::suppress
+               ? suppress_metrics(m, data_, split_)
+               : evaluate(compute_outputs(m, data_, kEvalBatch), data_, split_, eval_options_)
+                     .metrics;
+  }
+  double forget_side(const MetricMap& m) const {
+    return held_out_ ? value_or_nan(m, "FTA") : 100.0 - value_or_nan(m, "UA");
+  }
+  double keep_side(const MetricMap& m) const { return value_or_nan(m, keep_key_); }
+  /// How far `m` is from the constraint (<= 0: met; infinite when it cannot be told).
+  double violation(const MetricMap& m) const {
+    double v = 0;
+    if (o_.goal() == CompositeGoal::suppress) {
+      v = forget_side(m) - bound_;
+    } else {
+      v = std::max(
+              std::abs(value_or_nan(m, "UA") - value_or_nan(target_, "UA")),
+              std::abs(value_or_nan(m, "MIA_efficacy") - value_or_nan(target_, "MIA_efficacy"))) -
+          o_.max_gap();
+    }
+    return std::isnan(v) ? INFINITY : v;
+  }
+  nlohmann::json constraint() const {
+    if (o_.goal() == CompositeGoal::suppress) return {{forget_key_ + "_max", bound_}};
+    return {{"max_gap", o_.max_gap()},
+            {"UA_retrain", value_or_nan(target_, "UA")},
+            {"MIA_retrain", value_or_nan(target_, "MIA_efficacy")}};
+  }
+  const std::string& forget_key() const { return forget_key_; }
+  const std::string& keep_key() const { return keep_key_; }
+  const MetricMap& target() const { return target_; }
+
+ private:
+  const EvalData& data_;
+  const Split& split_;
+  const CompositeSearchOptions& o_;
+  bool held_out_;
+  std::string forget_key_, keep_key_;
+  EvalOptions eval_options_;
+  MetricMap target_;
+  double bound_ = -1;
+};
+
+/// Feasible candidates: the one that keeps most. None feasible: the smallest violation.
+size_t choose_candidate(const std::vector<double>& keep, const std::vector<double>& violation,
+                        bool& met) {
+  size_t best = 0;
+  met = false;
+  for (size_t i = 0; i < keep.size(); ++i) {
+    const bool ok = violation[i] <= 0;
+    if (ok && (!met || keep[i] > keep[best])) {
+      best = i;
+      met = true;
+    } else if (!met && !ok && violation[i] < violation[best]) {
+      best = i;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
 CompositeSearch search_composites(const std::vector<MergeSource>& sources, const EvalData& data,
                                   const Split& split, const Model* retrain,
                                   const CompositeSearchOptions& o, const RunContext& context,
@@ -176,32 +264,7 @@ CompositeSearch search_composites(const std::vector<MergeSource>& sources, const
   o.validate();
   check_same_shapes(sources);
   const auto candidates = composite_candidates(*sources.front().model, sources.size(), o);
-  const bool held_out = split.has_test_part;
-  // Without a held-out part, the forget side is Acc(D_f) = 100 - UA (as in `unlearn sweep`).
-  const std::string forget_key = held_out ? "FTA" : "Acc(D_f)";
-  const std::string keep_key = held_out ? "RTA" : "RA";
-  const EvalOptions eval_options =
-      EvalOptions().seed(context.seed()).mia_max_samples(o.mia_samples());
-  auto forget_side = [&](const MetricMap& m) {
-    return held_out ? value_or_nan(m, "FTA") : 100.0 - value_or_nan(m, "UA");
-  };
-
-  const bool suppress = o.goal() == "suppress";
-  auto metrics_of = [&](const Model& m) {
-    return suppress
-               ? suppress_metrics(m, data, split)
-               : evaluate(compute_outputs(m, data, kEvalBatch), data, split, eval_options).metrics;
-  };
-  MetricMap target;
-  if (retrain != nullptr) target = metrics_of(*retrain);
-  double bound = o.max_forget_acc();
-  if (o.goal() == "suppress" && bound < 0) {
-    UNLEARN_CHECK_AS(UsageError, retrain != nullptr,
-                     "compose --search: the suppress goal needs --max-forget-acc or --retrain");
-    bound = forget_side(target) + o.tolerance();
-  }
-  UNLEARN_CHECK_AS(UsageError, o.goal() != "match-retrain" || retrain != nullptr,
-                   "compose --search: the match-retrain goal needs --retrain");
+  const CandidateJudge judge(data, split, retrain, o, context);
 
   std::vector<double> forget, keep, violation;
   nlohmann::json rows = nlohmann::json::array();
@@ -213,61 +276,37 @@ CompositeSearch search_composites(const std::vector<MergeSource>& sources, const
       recalibrate_batchnorm(merged, data.train_inputs, split.train.retain, o.recalibrate_samples(),
                             256, o.seed());
     }
-    const MetricMap m = metrics_of(merged);
-    forget.push_back(forget_side(m));
-    keep.push_back(value_or_nan(m, keep_key));
-    double v = 0;
-    if (o.goal() == "suppress") {
-      v = forget.back() - bound;
-    } else {
-      v = std::max(
-              std::abs(value_or_nan(m, "UA") - value_or_nan(target, "UA")),
-              std::abs(value_or_nan(m, "MIA_efficacy") - value_or_nan(target, "MIA_efficacy"))) -
-          o.max_gap();
-    }
-    violation.push_back(std::isnan(v) ? INFINITY : v);
+    const MetricMap m = judge.metrics_of(merged);
+    forget.push_back(judge.forget_side(m));
+    keep.push_back(judge.keep_side(m));
+    violation.push_back(judge.violation(m));
     rows.push_back({{"candidate", i},
                     {"weights", weights_json(candidates[i])},
                     {"forget_side", forget.back()},
                     {"keep_side", keep.back()},
                     {"metrics", m},
                     {"feasible", violation.back() <= 0}});
-    observer.progress(static_cast<int64_t>(i + 1), detail::concat(forget_key, " ", forget.back(),
-                                                                  " ", keep_key, " ", keep.back()));
+    observer.progress(static_cast<int64_t>(i + 1),
+                      detail::concat(judge.forget_key(), " ", forget.back(), " ", judge.keep_key(),
+                                     " ", keep.back()));
   }
   observer.end();
 
-  // Feasible: the most retention. None feasible: the smallest violation.
-  size_t best = 0;
   bool met = false;
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    const bool ok = violation[i] <= 0;
-    if (ok && (!met || keep[i] > keep[best])) {
-      best = i;
-      met = true;
-    } else if (!met && !ok && violation[i] < violation[best]) {
-      best = i;
-    }
-  }
+  const size_t best = choose_candidate(keep, violation, met);
   const auto front = pareto_front(forget, keep);
   for (size_t i : front) rows[i]["pareto"] = true;
-  nlohmann::json constraint =
-      o.goal() == "suppress"
-          ? nlohmann::json{{forget_key + "_max", bound}}
-          : nlohmann::json{{"max_gap", o.max_gap()},
-                           {"UA_retrain", value_or_nan(target, "UA")},
-                           {"MIA_retrain", value_or_nan(target, "MIA_efficacy")}};
   CompositeSearch result;
   result.chosen = candidates[best];
-  result.summary = {{"goal", o.goal()},
-                    {"forget_side", forget_key},
-                    {"keep_side", keep_key},
-                    {"constraint", constraint},
+  result.summary = {{"goal", choice_name(o.goal())},
+                    {"forget_side", judge.forget_key()},
+                    {"keep_side", judge.keep_key()},
+                    {"constraint", judge.constraint()},
                     {"met", met},
                     {"chosen", best},
                     {"candidates", rows},
                     {"pareto_front", front}};
-  if (retrain != nullptr) result.summary["retrain_metrics"] = target;
+  if (retrain != nullptr) result.summary["retrain_metrics"] = judge.target();
   return result;
 }
 

@@ -9,9 +9,14 @@
 
 #include <thread>
 
+#include "unlearn/core/data_parallel.h"
 #include "unlearn/core/error.h"
 
 namespace unlearn {
+
+DataParallelGroup* RunContext::group() const {
+  return data_parallel_ && data_parallel_->size() > 1 ? data_parallel_.get() : nullptr;
+}
 
 int available_cores() {
   cpu_set_t set;

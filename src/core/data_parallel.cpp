@@ -6,11 +6,6 @@ namespace unlearn {
 
 namespace {
 
-std::shared_ptr<DataParallelGroup>& current_group() {
-  static std::shared_ptr<DataParallelGroup> group;
-  return group;
-}
-
 // Gradients go out in buckets of about this many bytes: one collective per bucket instead of
 // one per tensor, without one huge copy of every gradient at once.
 constexpr int64_t kBucketBytes = 4 << 20;
@@ -36,35 +31,14 @@ void reduce_bucket(DataParallelGroup& group, const std::vector<torch::Tensor>& g
 
 }  // namespace
 
-DataParallelGroup* data_parallel_group() {
-  auto& group = current_group();
-  return group && group->size() > 1 ? group.get() : nullptr;
-}
-
-void set_data_parallel_group(std::shared_ptr<DataParallelGroup> group) {
-  current_group() = std::move(group);
-}
-
-Shard data_parallel_shard() {
-  const auto* group = data_parallel_group();
+Shard shard_of(const DataParallelGroup* group) {
   return group ? Shard{group->rank(), group->size()} : Shard{};
 }
 
-namespace {
-bool& sync_batchnorm_flag() {
-  static bool on = false;
-  return on;
-}
-}  // namespace
+bool is_writing_rank(const DataParallelGroup* group) { return shard_of(group).rank == 0; }
 
-bool batchnorm_across_ranks() { return sync_batchnorm_flag() && data_parallel_group() != nullptr; }
-
-void set_batchnorm_across_ranks(bool on) { sync_batchnorm_flag() = on; }
-
-bool is_writing_rank() { return data_parallel_shard().rank == 0; }
-
-void broadcast_from_first_rank(const std::vector<torch::Tensor>& tensors) {
-  auto* group = data_parallel_group();
+void broadcast_from_first_rank(DataParallelGroup* group,
+                               const std::vector<torch::Tensor>& tensors) {
   if (!group || tensors.empty()) return;
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> copies;
@@ -73,14 +47,13 @@ void broadcast_from_first_rank(const std::vector<torch::Tensor>& tensors) {
   group->broadcast(copies);
 }
 
-void broadcast_module(torch::nn::Module& module) {
+void broadcast_module(DataParallelGroup* group, torch::nn::Module& module) {
   auto tensors = module.parameters();
   for (const auto& b : module.buffers()) tensors.push_back(b);
-  broadcast_from_first_rank(tensors);
+  broadcast_from_first_rank(group, tensors);
 }
 
-void average_gradients(const std::vector<torch::Tensor>& params) {
-  auto* group = data_parallel_group();
+void average_gradients(DataParallelGroup* group, const std::vector<torch::Tensor>& params) {
   if (!group) return;
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> bucket;
@@ -98,8 +71,7 @@ void average_gradients(const std::vector<torch::Tensor>& params) {
   if (!bucket.empty()) reduce_bucket(*group, bucket);
 }
 
-std::vector<double> sum_over_ranks(const std::vector<double>& values) {
-  auto* group = data_parallel_group();
+std::vector<double> sum_over_ranks(DataParallelGroup* group, const std::vector<double>& values) {
   if (!group || values.empty()) return values;
   std::vector<torch::Tensor> t{torch::tensor(values, torch::kFloat64)};
   group->all_reduce_sum(t);
@@ -112,8 +84,8 @@ std::pair<int64_t, int64_t> block_of_rows(int64_t rows, const Shard& shard) {
   return {begin, begin + base + (shard.rank < extra ? 1 : 0)};
 }
 
-torch::Tensor gather_row_blocks(const torch::Tensor& local, int64_t total_rows) {
-  auto* group = data_parallel_group();
+torch::Tensor gather_row_blocks(DataParallelGroup* group, const torch::Tensor& local,
+                                int64_t total_rows) {
   if (!group) return local;
   const Shard any{0, group->size()};
   const int64_t widest = block_of_rows(total_rows, any).second;  // block 0 is the largest

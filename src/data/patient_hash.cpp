@@ -12,6 +12,7 @@
 
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
+#include "unlearn/core/paths.h"
 #include "unlearn/core/sha256.h"
 
 namespace unlearn {
@@ -21,14 +22,11 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path config_dir() {
-  if (const char* dir = std::getenv("UNLEARN_CONFIG_DIR"); dir && *dir) return dir;
-  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg)
-    return fs::path(xdg) / "unlearn";
-  if (const char* home = std::getenv("HOME"); home && *home) {
-    return fs::path(home) / ".config" / "unlearn";
-  }
-  throw IoError(
-      "patient IDs: no place for the salt file; set UNLEARN_PATIENT_SALT or UNLEARN_CONFIG_DIR");
+  const std::string dir = default_config_dir();
+  UNLEARN_CHECK_AS(IoError, !dir.empty(),
+                   "patient IDs: no place for the salt file; set UNLEARN_PATIENT_SALT or "
+                   "UNLEARN_CONFIG_DIR");
+  return dir;
 }
 
 std::string random_hex(size_t bytes) {

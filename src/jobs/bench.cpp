@@ -177,14 +177,9 @@ BenchPlan read_bench_plan(const std::string& path) {
 
 nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Observer& observer) {
   const BenchPlan plan = read_bench_plan(job.plan);  // every check before any work
-  UNLEARN_CHECK_AS(UsageError, !job.out.empty(), "--out is required");
-  // In a distributed bench, rank 0 owns the output folder; the others work in a scratch folder
-  // that receives the models rank 0 made.
   dist::GlooGroup* group = job.group;
-  std::optional<dist::ScratchFolder> scratch;
-  if (group && group->rank() != 0) scratch.emplace(group->rank());
-  const fs::path out = scratch ? scratch->path() : fs::path(job.out);
-  if (!scratch) create_output_folder(out, job.plan);
+  const PlanFolder folder(job);
+  const fs::path& out = folder.path();
   const DataBundle bundle = load_data(plan.data);
   for (const auto& scenario : plan.scenarios) {
     try {  // unknown columns and empty selections show only against the data
@@ -211,7 +206,7 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
     const RunContext ctx = RunContext(context).seed(seed);
     const std::string original = original_of(seed);
     references.push_back("models/original-" + seed_tag(seed) + ".pt");
-    if (!scratch && !fs::exists(original)) {
+    if (folder.writes() && !fs::exists(original)) {
       observer.message("bench: training the original, seed " + std::to_string(seed));
       TrainJob train = plan.model;
       train.recipe.seed(seed);
@@ -221,7 +216,7 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
       const std::string stem = retrain_stem(scenario.name, seed);
       const std::string retrain = (out / "models" / (stem + ".pt")).string();
       references.push_back("models/" + stem + ".pt");
-      if (!scratch && !fs::exists(retrain)) {
+      if (folder.writes() && !fs::exists(retrain)) {
         observer.message("bench: the gold-standard retrain of " + scenario.name + ", seed " +
                          std::to_string(seed));
         ensure_retrain(original, plan.data, scenario.forget, bundle, retrain,
@@ -243,15 +238,10 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
       for (const auto& m : plan.methods) cells.push_back({seed, &scenario, &m});
     }
   }
-  const auto cell_job = [&](const Cell& c) {
-    ForgetJob cell;
-    cell.model = original_of(c.seed);
-    cell.data = plan.data;
-    cell.forget = c.scenario->forget;
-    cell.method = c.method->method;
-    cell.method_options = c.method->options;
-    cell.retrain = (out / "models" / (retrain_stem(c.scenario->name, c.seed) + ".pt")).string();
-    return cell;
+  const auto job_of = [&](const Cell& c) {
+    return cell_job(original_of(c.seed), plan.data, c.scenario->forget, c.method->method,
+                    c.method->options,
+                    (out / "models" / (retrain_stem(c.scenario->name, c.seed) + ".pt")).string());
   };
   const auto cell_folder = [&](const Cell& c) {
     return out / "cells" / c.scenario->name / c.method->label / seed_tag(c.seed);
@@ -259,12 +249,12 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
   CellList work;
   work.name = "bench";
   work.count = cells.size();
-  work.job = [&](size_t i) { return cell_job(cells[i]); };
+  work.job = [&](size_t i) { return job_of(cells[i]); };
   work.folder = [&](size_t i) { return cell_folder(cells[i]); };
   work.label = [&](size_t i) { return cells[i].note(); };
   work.context = [&](size_t i) { return RunContext(context).seed(cells[i].seed); };
   const CellTally tally = run_cells(work, bundle, group, out, observer);
-  if (scratch) return nlohmann::json::object();  // rank 0 writes the aggregate
+  if (!folder.writes()) return nlohmann::json::object();  // rank 0 writes the aggregate
   const int64_t ran = tally.ran, failed = tally.failed;
 
   // Aggregate everything on disk, including cells finished by earlier runs.

@@ -6,6 +6,7 @@
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
 #include "unlearn/core/log_observer.h"
+#include "unlearn/dist/gloo_group.h"
 #include "unlearn/dist/work_queue.h"
 #include "unlearn/methods/registry.h"
 #include "unlearn/report/result.h"
@@ -14,6 +15,10 @@ namespace unlearn::cells {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+/// Creates `dir` and dir/models and copies the plan file to dir/plan.yaml (the plan as last
+/// run); throws IoError naming --out and the folder when it cannot.
 void create_output_folder(const fs::path& dir, const std::string& plan) {
   std::error_code ec;
   fs::create_directories(dir / "models", ec);
@@ -25,6 +30,15 @@ void create_output_folder(const fs::path& dir, const std::string& plan) {
   std::stringstream text;
   text << in.rdbuf();
   write_text_atomically((dir / "plan.yaml").string(), text.str(), /*force=*/true, "--out");
+}
+
+}  // namespace
+
+PlanFolder::PlanFolder(const PlanRun& run) {
+  UNLEARN_CHECK_AS(UsageError, !run.out.empty(), "--out is required");
+  if (run.group && run.group->rank() != 0) scratch_.emplace(run.group->rank());
+  path_ = scratch_ ? scratch_->path() : fs::path(run.out);
+  if (!scratch_) create_output_folder(path_, run.plan);
 }
 
 nlohmann::json read_json_or_null(const std::string& path) {
@@ -56,18 +70,27 @@ void ensure_original(TrainJob recipe, const DataBundle& bundle, const std::strin
   run_train_job(recipe, bundle, context, log);
 }
 
+ForgetJob cell_job(const std::string& model, const std::string& data, const std::string& forget,
+                   const std::string& method, const OptionValues& options,
+                   const std::string& retrain) {
+  ForgetJob job;
+  job.model = model;
+  job.selection.data = data;
+  job.selection.forget = forget;
+  job.method = method;
+  job.method_options = options;
+  job.retrain = retrain;
+  return job;
+}
+
 void ensure_retrain(const std::string& original, const std::string& data, const std::string& forget,
                     const DataBundle& bundle, const std::string& path, const std::string& report,
                     const RunContext& context) {
   if (fs::exists(path)) return;
-  ForgetJob gold;
-  gold.model = original;
-  gold.data = data;
-  gold.forget = forget;
-  gold.method = "retrain";
-  gold.out = path;
-  gold.report = report;
-  gold.force = true;
+  ForgetJob gold = cell_job(original, data, forget, "retrain", {}, "");
+  gold.outputs.out = path;
+  gold.outputs.report = report;
+  gold.outputs.force = true;
   LogObserver log(path + ".log");
   run_forget_job(gold, bundle, context, log);
 }
@@ -84,7 +107,8 @@ bool is_current(const nlohmann::json& result, const Method& method, const std::s
 /// Whether `dir` holds a result made with `job`'s method, options and selection.
 bool is_done(const ForgetJob& job, const fs::path& dir) {
   const auto method = make_method(job.method, job.method_options);
-  return is_current(read_json_or_null((dir / "result.json").string()), *method, job.forget);
+  return is_current(read_json_or_null((dir / "result.json").string()), *method,
+                    job.selection.forget);
 }
 
 }  // namespace
@@ -96,9 +120,9 @@ Outcome run_cell(ForgetJob job, const fs::path& dir, const DataBundle& bundle,
   fs::create_directories(dir);
   fs::remove(dir / "error.txt");
   fs::remove(result_path);  // a stale result must not survive a failed rerun
-  job.out = (dir / "model.pt").string();
-  job.report = result_path;
-  job.force = true;
+  job.outputs.out = (dir / "model.pt").string();
+  job.outputs.report = result_path;
+  job.outputs.force = true;
   LogObserver log((dir / "log.txt").string());
   try {
     run_forget_job(job, bundle, context, log);

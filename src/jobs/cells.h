@@ -6,12 +6,15 @@
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "unlearn/core/context.h"
 #include "unlearn/core/observer.h"
 #include "unlearn/data/dataset.h"
+#include "unlearn/dist/work_queue.h"
 #include "unlearn/jobs/jobs.h"
+#include "unlearn/jobs/plan_run.h"
 
 namespace unlearn::dist {
 class GlooGroup;
@@ -19,9 +22,20 @@ class GlooGroup;
 
 namespace unlearn::cells {
 
-/// Creates `dir` and dir/models and copies the plan file to dir/plan.yaml (the plan as last
-/// run); throws IoError naming --out and the folder when it cannot.
-void create_output_folder(const std::filesystem::path& dir, const std::string& plan);
+/// The folder a bench or sweep works in: `run.out` on rank 0 or alone (created, with dir/models
+/// and the plan copied to dir/plan.yaml); other ranks work in a scratch folder that receives the
+/// models rank 0 made, and write nothing of their own.
+class PlanFolder {
+ public:
+  explicit PlanFolder(const PlanRun& run);
+  const std::filesystem::path& path() const { return path_; }
+  /// Rank 0 or a single process: the one that makes references and writes the results.
+  bool writes() const { return !scratch_; }
+
+ private:
+  std::optional<dist::ScratchFolder> scratch_;
+  std::filesystem::path path_;
+};
 
 /// A result JSON, or null when the file is absent or unreadable (then the cell is redone).
 nlohmann::json read_json_or_null(const std::string& path);
@@ -33,6 +47,13 @@ nlohmann::json row_values(const nlohmann::json& result, const std::string& role)
 /// path + ".log".
 void ensure_original(TrainJob recipe, const DataBundle& bundle, const std::string& path,
                      const RunContext& context);
+
+/// The forget run of a cell: `method` with `options` on `model`, forgetting `forget` from the
+/// data source `data` (already loaded; the name is for the result), judged against `retrain`
+/// (may be empty). Its outputs are set by run_cell.
+ForgetJob cell_job(const std::string& model, const std::string& data, const std::string& forget,
+                   const std::string& method, const OptionValues& options,
+                   const std::string& retrain);
 
 /// Runs the retrain method on `original` for `forget` into `path` (with its result JSON at
 /// `report`) unless `path` exists; logs to path + ".log".

@@ -9,7 +9,7 @@
 #include "unlearn/metrics/pca.h"
 #include "unlearn/metrics/score_histogram.h"
 
-namespace unlearn::job_support {
+namespace unlearn::internal {
 
 namespace {
 
@@ -82,4 +82,4 @@ nlohmann::json diagnostics_entry(const std::map<std::string, Evaluated>& models,
   return out;
 }
 
-}  // namespace unlearn::job_support
+}  // namespace unlearn::internal

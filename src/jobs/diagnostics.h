@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "job_support.h"
+#include "evaluation.h"
 
-namespace unlearn::job_support {
+namespace unlearn::internal {
 
 /// `diagnostics` of a run (README, "Result JSON"):
 /// - `membership`: for every evaluated role, histograms (percent per bin, 20 bins over [0,1]) of
@@ -22,4 +22,4 @@ nlohmann::json diagnostics_entry(const std::map<std::string, Evaluated>& models,
                                  const EvalData& data, const Split& split, const Model& before,
                                  const Model* after, uint64_t seed);
 
-}  // namespace unlearn::job_support
+}  // namespace unlearn::internal

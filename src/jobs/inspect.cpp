@@ -116,8 +116,8 @@ nlohmann::json inspect_data(const DataBundle& bundle, int64_t max_values) {
   return out;
 }
 
-nlohmann::json inspect_model(const std::string& path) {
-  const Model model = Model::load(path);
+nlohmann::json inspect_model(const std::string& path, const TorchScriptSpecFlags& torchscript) {
+  const Model model = Model::load(path, torchscript);
   const ModelSpec& spec = model.spec();
   int64_t parameters = 0;
   for (const auto& p : model.parameters()) parameters += p.numel();
@@ -131,9 +131,10 @@ nlohmann::json inspect_model(const std::string& path) {
   return out;
 }
 
-nlohmann::json run_inspect_job(const std::string& target, const DataOptions& options) {
+nlohmann::json run_inspect_job(const std::string& target, const DataOptions& options,
+                               const TorchScriptSpecFlags& torchscript) {
   UNLEARN_CHECK_AS(UsageError, !target.empty(), "inspect: give a data source or a model file");
-  if (is_model_file(target)) return inspect_model(target);
+  if (is_model_file(target)) return inspect_model(target, torchscript);
   return inspect_data(load_data(target, options));
 }
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "job_support.h"
 #include "unlearn/core/atomic_file.h"
+#include "unlearn/core/clock.h"
 #include "unlearn/core/json_text.h"
 #include "unlearn/core/sha256.h"
 #include "unlearn/metrics/output_cache.h"
@@ -64,7 +64,7 @@ nlohmann::json make(const RunFacts& facts, const RunContext& context) {
   }
   nlohmann::json m = {{"manifest_version", 1},
                       {"command", facts.command},
-                      {"created", job_support::utc_now()},
+                      {"created", utc_now()},
                       // Relative paths in the manifest are relative to this folder.
                       {"cwd", std::filesystem::current_path().string()},
                       {"files", files},

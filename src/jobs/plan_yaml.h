@@ -8,6 +8,7 @@
 #include <regex>
 #include <string>
 
+#include "unlearn/core/choices.h"
 #include "unlearn/core/error.h"
 #include "unlearn/jobs/jobs.h"
 #include "unlearn/methods/option_table.h"
@@ -55,6 +56,14 @@ inline void check_name(const std::string& path, const YAML::Node& node, const st
   }
 }
 
+/// An enum option's value, by its name in ChoiceTable<E>.
+template <class E>
+E choice(const std::string& path, const YAML::Node& node, const std::string& what) {
+  const std::string text = scalar(path, node, what);
+  if (auto value = find_choice<E>(text)) return *value;
+  plan_error(path, node, what + ": expected " + choice_list<E>() + ", got '" + text + "'");
+}
+
 template <class T>
 T number(const std::string& path, const YAML::Node& node, const std::string& what) {
   try {
@@ -90,7 +99,7 @@ inline void read_recipe_section(const std::string& path, const YAML::Node& node,
   if (node["weight_decay"]) {
     r.weight_decay(number<double>(path, node["weight_decay"], "recipe.weight_decay"));
   }
-  if (node["schedule"]) r.schedule(scalar(path, node["schedule"], "recipe.schedule"));
+  if (node["schedule"]) r.schedule(choice<LrSchedule>(path, node["schedule"], "recipe.schedule"));
   try {
     r.validate();
   } catch (const Error& e) {

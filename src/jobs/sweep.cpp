@@ -216,15 +216,10 @@ DataBundle carve_validation(const DataBundle& bundle, double fraction, uint64_t 
 
 nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Observer& observer) {
   const SweepPlan plan = read_sweep_plan(job.plan);
-  UNLEARN_CHECK_AS(UsageError, !job.out.empty(), "--out is required");
   const std::vector<OptionValues> trials = sweep_trials(plan);
-  // In a distributed sweep, rank 0 owns the output folder; the others work in a scratch folder
-  // that receives the models rank 0 made.
   dist::GlooGroup* group = job.group;
-  std::optional<dist::ScratchFolder> scratch;
-  if (group && group->rank() != 0) scratch.emplace(group->rank());
-  const fs::path out = scratch ? scratch->path() : fs::path(job.out);
-  if (!scratch) create_output_folder(out, job.plan);
+  const PlanFolder folder(job);
+  const fs::path& out = folder.path();
   const DataBundle bundle = carve_validation(load_data(plan.data), plan.validation, plan.seed);
   try {
     // A bad or empty selection fails before any training; outliers() needs the original model,
@@ -239,14 +234,14 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
 
   const std::string original = (out / "models" / "original.pt").string();
   const std::string retrain = (out / "models" / "retrain.pt").string();
-  if (!scratch && !fs::exists(original)) {
+  if (folder.writes() && !fs::exists(original)) {
     observer.message("sweep: training the original without the validation split");
     TrainJob train = plan.model;
     train.data = data_label;
     train.recipe.seed(plan.seed);
     ensure_original(train, bundle, original, ctx);
   }
-  if (!scratch && !fs::exists(retrain)) {
+  if (folder.writes() && !fs::exists(retrain)) {
     observer.message("sweep: training the retrain without the validation split");
     ensure_retrain(original, data_label, plan.forget, bundle, retrain,
                    (out / "models" / "retrain.json").string(), ctx);
@@ -255,14 +250,7 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
     dist::share_files(*group, "sweep-models", out, {"models/original.pt", "models/retrain.pt"});
 
   const auto trial_job = [&](size_t i) {
-    ForgetJob cell;
-    cell.model = original;
-    cell.data = data_label;
-    cell.forget = plan.forget;
-    cell.method = plan.method;
-    cell.method_options = trials[i];
-    cell.retrain = retrain;
-    return cell;
+    return cell_job(original, data_label, plan.forget, plan.method, trials[i], retrain);
   };
   CellList work;
   work.name = "sweep";
@@ -272,7 +260,7 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
   work.label = trial_name;
   work.context = [&](size_t) { return ctx; };
   const CellTally tally = run_cells(work, bundle, group, out, observer);
-  if (scratch) return nlohmann::json::object();  // rank 0 writes the summary
+  if (!folder.writes()) return nlohmann::json::object();  // rank 0 writes the summary
   const int64_t ran = tally.ran, failed = tally.failed;
 
   nlohmann::json summary;

@@ -7,7 +7,7 @@
 #include <optional>
 #include <sstream>
 
-#include "job_support.h"
+#include "inputs.h"
 #include "unlearn/compose/polish.h"
 #include "unlearn/compose/search.h"
 #include "unlearn/core/atomic_file.h"
@@ -44,14 +44,16 @@ nlohmann::json compose_sweep_trials(const fs::path& dir, const std::string& forg
   const Model original = Model::load((dir / "models" / "original.pt").string());
   const Model retrain = Model::load((dir / "models" / "retrain.pt").string());
   const Split split =
-      job_support::split_for(forget, bundle, false, "forget", &original, "the sweep's original");
+      internal::split_for(forget, bundle, false, "forget", &original, "the sweep's original");
   const EvalData data = make_eval_data(bundle, kind_model.spec().input);
   const auto [small_data, small_split] = subsample_train(data, split, 10000, context.seed());
   const std::vector<MergeSource> sources{{&kind_model, kind_path}, {&hard_model, hard_path}};
-  const CompositeSearch found = search_composites(
-      sources, small_data, small_split, &retrain,
-      CompositeSearchOptions().goal("suppress").tolerance(suppress_tolerance).seed(context.seed()),
-      context, observer);
+  const CompositeSearch found = search_composites(sources, small_data, small_split, &retrain,
+                                                  CompositeSearchOptions()
+                                                      .goal(CompositeGoal::suppress)
+                                                      .tolerance(suppress_tolerance)
+                                                      .seed(context.seed()),
+                                                  context, observer);
 
   Model composite = merge_weighted(sources, found.chosen);
   polish_composite(composite,

@@ -6,7 +6,8 @@
 #include <optional>
 #include <sstream>
 
-#include "job_support.h"
+#include "evaluation.h"
+#include "inputs.h"
 #include "manifest.h"
 #include "unlearn/core/error.h"
 #include "unlearn/core/sha256.h"
@@ -16,7 +17,7 @@
 
 namespace unlearn {
 
-using namespace job_support;
+using namespace internal;  // what the jobs share (src/jobs/*.h)
 
 int VerifyReport::mismatches() const {
   int n = 0;
@@ -138,16 +139,16 @@ VerifyReport run_verify_job(const VerifyJob& job, const RunContext& base_context
   const std::string ref_role = files.contains("model") ? "model" : "original";
   if (files.contains(ref_role)) {
     try {
-      reference = Model::load(files[ref_role]["path"].get<std::string>());
+      reference = Model::load(files[ref_role]["path"].get<std::string>(), job.torchscript);
     } catch (const Error&) {
-      // reported by the file check; outliers() selections then cannot be recomputed
+      // Reported by the file check; outliers() selections then cannot be recomputed.
     }
   }
   std::optional<Split> split;
   try {
     split = split_for(m["forget"]["expression"].get<std::string>(), *bundle, /*allow_empty=*/true,
                       "--forget", reference ? &*reference : nullptr, "--model");
-  } catch (const Error& e) {
+  } catch (const Error& e) {  // a failed check, not a failed command
     check("selection", false, e.what());
     return report;
   }
@@ -169,8 +170,8 @@ VerifyReport run_verify_job(const VerifyJob& job, const RunContext& base_context
     const std::string path = files[file_role]["path"].get<std::string>();
     std::optional<Model> model;
     try {
-      model = Model::load(path);
-    } catch (const Error& e) {
+      model = Model::load(path, job.torchscript);
+    } catch (const Error& e) {  // a failed check, not a failed command
       check("metrics " + role, false, e.what());
       continue;
     }

@@ -49,7 +49,7 @@ MethodResult BadTeacher::run(const Model& original, const UnlearnData& data,
 
   const Model competent = frozen_copy(original, device);
   const Model incompetent = frozen_copy(incompetent_teacher(original.spec(), seed), device);
-  Model student = working_copy(original, device);
+  Model student = working_copy(original, context);
 
   // D_f plus a random retain_fraction of D_r, and which of those rows are to be forgotten.
   auto gen = at::detail::createCPUGenerator(seed + 1);
@@ -60,15 +60,13 @@ MethodResult BadTeacher::run(const Model& original, const UnlearnData& data,
   auto rows = torch::cat({data.forget, retain_sample});
   auto is_forget = torch::zeros({data.labels.size(0)}, torch::kBool);
   is_forget.index_fill_(0, data.forget, true);
-  BatchStream stream(rows, o.update().batch(), seed + 2, true, false, data_parallel_shard());
+  const Shard shard = shard_of(context.group());
+  BatchStream stream(rows, o.update().batch(), seed + 2, true, false, shard);
 
   const auto params = student.parameters();
   auto optimizer = make_optimizer(o.update(), params);
-  UpdateLoop loop;
-  loop.precision = context.precision();
-  loop.device = context.device();
-  loop.phase = "bad-teacher";
-  loop.steps = steps_for_epochs(rows.numel(), o.update().batch(), o.epochs());
+  UpdateLoop loop(context, "bad-teacher",
+                  steps_for_epochs(rows.numel(), o.update().batch(), o.epochs(), shard));
   const double t = o.temperature();
   MethodResult result{original, {}, {}};
   result.trace = run_update_loop(

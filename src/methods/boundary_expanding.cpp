@@ -31,7 +31,7 @@ MethodResult BoundaryExpanding::run(const Model& original, const UnlearnData& da
   const torch::Device device = context.device();
   const uint64_t seed = method_seed(o.method_seed(), context);
 
-  Model model = working_copy(original, device);
+  Model model = working_copy(original, context);
   const int64_t k = original.num_classes();
   int64_t dims = 0;
   {
@@ -55,13 +55,11 @@ MethodResult BoundaryExpanding::run(const Model& original, const UnlearnData& da
   auto params = model.parameters();
   for (const auto& p : shadow->parameters()) params.push_back(p);
   auto optimizer = make_optimizer(o.update(), params);
-  BatchStream forget(data.forget, o.update().batch(), seed + 1, true, false, data_parallel_shard());
+  const Shard shard = shard_of(context.group());
+  BatchStream forget(data.forget, o.update().batch(), seed + 1, true, false, shard);
 
-  UpdateLoop loop;
-  loop.precision = context.precision();
-  loop.device = context.device();
-  loop.phase = "boundary-expanding";
-  loop.steps = steps_for_epochs(data.forget.numel(), o.update().batch(), o.epochs());
+  UpdateLoop loop(context, "boundary-expanding",
+                  steps_for_epochs(data.forget.numel(), o.update().batch(), o.epochs(), shard));
   MethodResult result{original, {}, {}};
   result.trace = run_update_loop(
       loop, params, *optimizer,

@@ -32,9 +32,9 @@ torch::Tensor per_sample(const torch::Tensor& v, const torch::Tensor& like) {
 }
 
 torch::Tensor project(const torch::Tensor& candidate, const torch::Tensor& x, double eps,
-                      const std::string& norm, bool quantize) {
+                      SearchNorm norm, bool quantize) {
   torch::Tensor delta = candidate - x;
-  if (norm == "linf") {
+  if (norm == SearchNorm::linf) {
     delta = delta.clamp(-eps, eps);
   } else {
     auto n = per_sample_sq_norm(delta).sqrt().clamp_min(1e-12);
@@ -46,12 +46,12 @@ torch::Tensor project(const torch::Tensor& candidate, const torch::Tensor& x, do
 }
 
 torch::Tensor loss_gradient(const LogitsFn& reference, const torch::Tensor& point,
-                            const torch::Tensor& y, const std::string& reduction,
+                            const torch::Tensor& y, GradientReduction reduction,
                             torch::Tensor* logits_out) {
   auto input = point.detach().requires_grad_(true);
   auto logits = reference(input);
   auto loss =
-      reduction == "mean"
+      reduction == GradientReduction::mean
           ? F::cross_entropy(logits, y)
           : F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().reduction(torch::kSum));
   auto grad = torch::autograd::grad({loss}, {input})[0];
@@ -72,7 +72,7 @@ torch::Tensor authors_exact_search(const LogitsFn& reference, const torch::Tenso
   const double eps = o.epsilon(), alpha = o.effective_step();
   for (int64_t k = 0; k < o.inner_steps(); ++k) {
     // d loss / d z = d loss / d p * s, since p = z*s + m.
-    auto grad_z = loss_gradient(reference, z * s + m, y, "mean", nullptr) * s;
+    auto grad_z = loss_gradient(reference, z * s + m, y, GradientReduction::mean, nullptr) * s;
     auto g = grad_z;
     if (lambda > 0) g = g + lambda * (z - x_nat);
     if (o.gamma() > 0) g = g + o.gamma() * sample_noise(o.noise(), z, generator);
@@ -87,22 +87,14 @@ torch::Tensor authors_exact_search(const LogitsFn& reference, const torch::Tenso
 }  // namespace
 
 void BoundarySearchOptions::validate() const {
-  UNLEARN_CHECK(epsilon() > 0, "--epsilon: expected > 0, got ", epsilon());
-  UNLEARN_CHECK(inner_steps() >= 1, "--inner-steps: expected >= 1, got ", inner_steps());
-  UNLEARN_CHECK(step_size() >= 0, "--step-size: expected >= 0 (0 = epsilon / K), got ",
-                step_size());
-  UNLEARN_CHECK(norm() == "linf" || norm() == "l2", "--norm: expected linf or l2, got '", norm(),
-                "'");
-  UNLEARN_CHECK(gamma() >= 0, "--gamma: expected >= 0, got ", gamma());
-  UNLEARN_CHECK(
-      noise() == "normal" || noise() == "laplace" || noise() == "cauchy" || noise() == "uniform",
-      "--noise: expected normal, laplace, cauchy or uniform, got '", noise(), "'");
-  UNLEARN_CHECK(stop() == "crossing" || stop() == "none",
-                "--search-stop: expected crossing or none, got '", stop(), "'");
-  UNLEARN_CHECK(reduction() == "sum" || reduction() == "mean",
-                "search reduction: expected sum or mean, got '", reduction(), "'");
-  UNLEARN_CHECK(!authors_exact() || norm() == "linf",
-                "--preset authors-exact reproduces the L-infinity search only");
+  UNLEARN_CHECK_AS(UsageError, epsilon() > 0, "--epsilon: expected > 0, got ", epsilon());
+  UNLEARN_CHECK_AS(UsageError, inner_steps() >= 1, "--inner-steps: expected >= 1, got ",
+                   inner_steps());
+  UNLEARN_CHECK_AS(UsageError, step_size() >= 0,
+                   "--step-size: expected >= 0 (0 = epsilon / K), got ", step_size());
+  UNLEARN_CHECK_AS(UsageError, gamma() >= 0, "--gamma: expected >= 0, got ", gamma());
+  UNLEARN_CHECK_AS(UsageError, !authors_exact() || norm() == SearchNorm::linf,
+                   "--preset authors-exact reproduces the L-infinity search only");
 }
 
 const std::vector<double>& authors_search_mean() {
@@ -114,33 +106,34 @@ const std::vector<double>& authors_search_std() {
   return std;
 }
 
-torch::Tensor sample_noise(const std::string& law, const torch::Tensor& like,
-                           torch::Generator& generator) {
+torch::Tensor sample_noise(NoiseLaw law, const torch::Tensor& like, torch::Generator& generator) {
   // Drawn on the CPU from the CPU generator, then moved: the same seed gives the same noise on
   // every device.
-  auto opts = like.options().device(torch::kCPU);
+  const auto opts = like.options().device(torch::kCPU);
+  const auto uniform = [&] { return torch::rand(like.sizes(), generator, opts); };
   torch::Tensor out;
-  if (law == "normal") {
-    out = torch::randn(like.sizes(), generator, opts);
-  } else {
-    auto u = torch::rand(like.sizes(), generator, opts);
-    if (law == "uniform") {
-      out = u * 2.0 - 1.0;
-    } else if (law == "laplace") {
+  switch (law) {
+    case NoiseLaw::normal:
+      out = torch::randn(like.sizes(), generator, opts);
+      break;
+    case NoiseLaw::uniform:
+      out = uniform() * 2.0 - 1.0;
+      break;
+    case NoiseLaw::laplace: {
       // Inverse CDF of Laplace(0, 1) on v uniform in (-1/2, 1/2).
-      auto v = (u - 0.5).clamp(-0.5 + 1e-7, 0.5 - 1e-7);
+      auto v = (uniform() - 0.5).clamp(-0.5 + 1e-7, 0.5 - 1e-7);
       out = -v.sign() * torch::log1p(-2.0 * v.abs());
-    } else if (law == "cauchy") {
-      out = torch::tan(M_PI * (u.clamp(1e-7, 1 - 1e-7) - 0.5));
-    } else {
-      throw InvalidArgument(detail::concat("--noise: unknown law '", law, "'"));
+      break;
     }
+    case NoiseLaw::cauchy:
+      out = torch::tan(M_PI * (uniform().clamp(1e-7, 1 - 1e-7) - 0.5));
+      break;
   }
   return out.to(like.device());
 }
 
 torch::Tensor input_gradient(const LogitsFn& reference, const torch::Tensor& x,
-                             const torch::Tensor& y, const std::string& reduction) {
+                             const torch::Tensor& y, GradientReduction reduction) {
   return loss_gradient(reference, x, y, reduction, nullptr);
 }
 
@@ -168,11 +161,11 @@ BoundarySearchResult boundary_search(const LogitsFn& reference, const torch::Ten
       auto g = k == 0 && first_gradient.defined()
                    ? first_gradient
                    : loss_gradient(reference, point, y, o.reduction(), &logits);
-      if (k > 0 && o.stop() == "crossing") active = active & logits.argmax(1).eq(y);
+      if (k > 0 && o.stop() == SearchStop::crossing) active = active & logits.argmax(1).eq(y);
       if (lambda > 0) g = g - lambda * (point - x);
       if (o.gamma() > 0) g = g + o.gamma() * sample_noise(o.noise(), g, generator);
       torch::Tensor direction;
-      if (o.norm() == "linf") {
+      if (o.norm() == SearchNorm::linf) {
         direction = g.sign();
       } else {
         direction = g / per_sample(per_sample_sq_norm(g).sqrt().clamp_min(1e-12), g);

@@ -152,7 +152,7 @@ MethodResult train_last_layers(const std::string& name, const LastLayersOptions&
   const torch::Device device = context.device();
   const uint64_t seed = method_seed(o.method_seed(), context);
 
-  Model model = working_copy(original, device);
+  Model model = working_copy(original, context);
   const auto layers = last_layers(model, o.k());
   if (reinitialise) {
     Model fresh = seeded_model(original.spec(), seed);
@@ -161,13 +161,11 @@ MethodResult train_last_layers(const std::string& name, const LastLayersOptions&
   }
   const auto params = train_only(model, layers);
   auto optimizer = make_optimizer(o.update(), params);
-  BatchStream retain(data.retain, o.update().batch(), seed + 1, true, false, data_parallel_shard());
+  const Shard shard = shard_of(context.group());
+  BatchStream retain(data.retain, o.update().batch(), seed + 1, true, false, shard);
 
-  UpdateLoop loop;
-  loop.precision = context.precision();
-  loop.device = context.device();
-  loop.phase = name;
-  loop.steps = steps_for_epochs(data.retain.numel(), o.update().batch(), o.epochs());
+  UpdateLoop loop(context, name,
+                  steps_for_epochs(data.retain.numel(), o.update().batch(), o.epochs(), shard));
   MethodResult result{original, {}, {}};
   result.trace = run_update_loop(
       loop, params, *optimizer,

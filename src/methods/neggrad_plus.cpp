@@ -30,22 +30,18 @@ MethodResult NegGradPlus::run(const Model& original, const UnlearnData& data,
                 "neggrad-plus: the retain set is empty; --alpha > 0 needs retain samples");
   const torch::Device device = context.device();
 
-  Model model = working_copy(original, device);
+  Model model = working_copy(original, context);
   const auto params = model.parameters();
   auto optimizer = make_optimizer(o.update(), params);
   const uint64_t seed = method_seed(o.seed(), context);
   const int64_t batch = o.update().batch();
-  BatchStream forget(data.forget, batch, seed, true, false, data_parallel_shard());
+  const Shard shard = shard_of(context.group());
+  BatchStream forget(data.forget, batch, seed, true, false, shard);
   std::unique_ptr<BatchStream> retain;
   if (o.alpha() > 0)
-    retain = std::make_unique<BatchStream>(data.retain, batch, seed + 1, true, false,
-                                           data_parallel_shard());
+    retain = std::make_unique<BatchStream>(data.retain, batch, seed + 1, true, false, shard);
 
-  UpdateLoop loop;
-  loop.precision = context.precision();
-  loop.device = context.device();
-  loop.phase = name();
-  loop.steps = steps_for_epochs(data.forget.numel(), batch, o.epochs());
+  UpdateLoop loop(context, name(), steps_for_epochs(data.forget.numel(), batch, o.epochs(), shard));
   auto trace = run_update_loop(
       loop, params, *optimizer,
       [&](int64_t) {

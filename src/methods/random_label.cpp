@@ -35,19 +35,15 @@ std::vector<TraceRecord> run_random_label_updates(Model& model, const UnlearnDat
                 ": the retain set is empty; --retain-weight > 0 needs retain samples");
   const uint64_t seed = method_seed(o.seed(), context);
   const int64_t batch = o.update().batch();
-  BatchStream forget(data.forget, batch, seed, true, false, data_parallel_shard());
+  const Shard shard = shard_of(context.group());
+  BatchStream forget(data.forget, batch, seed, true, false, shard);
   std::unique_ptr<BatchStream> retain;
   if (use_retain)
-    retain = std::make_unique<BatchStream>(data.retain, batch, seed + 1, true, false,
-                                           data_parallel_shard());
+    retain = std::make_unique<BatchStream>(data.retain, batch, seed + 1, true, false, shard);
   torch::Generator label_generator = at::detail::createCPUGenerator(seed + 2);
   const int64_t classes = model.num_classes();
 
-  UpdateLoop loop;
-  loop.precision = context.precision();
-  loop.device = context.device();
-  loop.phase = phase;
-  loop.steps = steps_for_epochs(data.forget.numel(), batch, o.epochs());
+  UpdateLoop loop(context, phase, steps_for_epochs(data.forget.numel(), batch, o.epochs(), shard));
   loop.after_backward = after_backward;
   model.train(true);
   return run_update_loop(
@@ -90,7 +86,7 @@ OptionTable RandomLabel::option_table(Options& o) {
 MethodResult RandomLabel::run(const Model& original, const UnlearnData& data,
                               const RunContext& context, Observer& observer) const {
   if (data.forget.numel() == 0) return unchanged_result(original);
-  Model model = working_copy(original, context.device());
+  Model model = working_copy(original, context);
   const auto params = model.parameters();
   auto optimizer = make_optimizer(options_.update(), params);
   auto trace =

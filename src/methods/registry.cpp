@@ -38,11 +38,6 @@ MethodEntry entry(const std::string& name, const std::string& summary) {
           }};
 }
 
-std::vector<OptionDoc> psg_docs() {
-  PsgOptions o;
-  return psg_option_table(o).docs();
-}
-
 std::unique_ptr<Method> make_psg(const OptionValues& values) {
   OptionValues rest = values;
   PsgOptions o;
@@ -97,16 +92,14 @@ std::unique_ptr<Method> make_boundary_shrink(const OptionValues& values) {
 
 const std::vector<MethodEntry>& method_registry() {
   static const std::vector<MethodEntry> entries{
-      {"psg",
-       "boundary-based bilevel unlearning with perturbed sign gradients (Nahass et al.)",
-       psg_docs,
-       {"authors", "authors-exact", "thorough"},
-       make_psg},
-      {"boundary-shrink",
-       "Boundary Shrink (Chen et al. 2023): PSG with K=1, gamma=lambda=phi=0",
-       boundary_shrink_docs,
-       {"authors", "authors-exact", "thorough"},
-       make_boundary_shrink},
+      {"psg", "boundary-based bilevel unlearning with perturbed sign gradients (Nahass et al.)",
+       [] {
+         PsgOptions o;
+         return psg_option_table(o).docs();
+       },
+       choice_names<PsgPreset>(), make_psg},
+      {"boundary-shrink", "Boundary Shrink (Chen et al. 2023): PSG with K=1, gamma=lambda=phi=0",
+       boundary_shrink_docs, choice_names<PsgPreset>(), make_boundary_shrink},
       // Baselines (issue 3): one line each, entry<Class>("name", "summary").
       entry<BoundaryExpanding>(
           "boundary-expanding",

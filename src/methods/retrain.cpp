@@ -47,8 +47,14 @@ TrainOptions Retrain::recipe_for(const Model& original) const {
         .lr(j.value("lr", r.lr()))
         .momentum(j.value("momentum", r.momentum()))
         .weight_decay(j.value("weight_decay", r.weight_decay()))
-        .schedule(j.value("schedule", r.schedule()))
         .seed(j.value("seed", r.seed()));
+    if (j.contains("schedule")) {
+      const std::string text = j["schedule"].is_string() ? j["schedule"].get<std::string>() : "";
+      const auto schedule = find_choice<LrSchedule>(text);
+      UNLEARN_CHECK(schedule, "retrain: the original's provenance names an unknown schedule '",
+                    text, "'");
+      r.schedule(*schedule);
+    }
   }
   const Options& o = options_;
   if (o.epochs() != -1) r.epochs(o.epochs());
@@ -56,7 +62,7 @@ TrainOptions Retrain::recipe_for(const Model& original) const {
   if (o.lr() != -1) r.lr(o.lr());
   if (o.momentum() != -1) r.momentum(o.momentum());
   if (o.weight_decay() != -1) r.weight_decay(o.weight_decay());
-  if (o.schedule() != "inherit") r.schedule(o.schedule());
+  if (o.schedule() != "inherit") r.schedule(parse_choice<LrSchedule>(o.schedule(), "schedule"));
   if (o.train_seed() != -1) r.seed(static_cast<uint64_t>(o.train_seed()));
   return r;
 }
@@ -70,7 +76,7 @@ MethodResult Retrain::run(const Model& original, const UnlearnData& data, const 
   ModelSpec spec = original.spec();
   spec.provenance = nlohmann::json::object();
 
-  const ModelCache cache(options_.cache() ? model_cache_dir() : "");
+  const ModelCache cache(options_.cache() ? context.model_cache_dir() : "");
   std::string key;
   if (cache.enabled())
     key = training_key(data.inputs, data.labels, data.retain, spec, recipe, context.precision());
@@ -98,7 +104,7 @@ MethodResult Retrain::run(const Model& original, const UnlearnData& data, const 
                               {"lr", recipe.lr()},
                               {"momentum", recipe.momentum()},
                               {"weight_decay", recipe.weight_decay()},
-                              {"schedule", recipe.schedule()},
+                              {"schedule", choice_name(recipe.schedule())},
                               {"seed", recipe.seed()}};
   return result;
 }

@@ -81,7 +81,7 @@ MethodResult Salun::run(const Model& original, const UnlearnData& data, const Ru
   const torch::Device device = context.device();
   const UpdateOptions& u = o.relabel().update();
 
-  Model model = working_copy(original, device);
+  Model model = working_copy(original, context);
   const auto params = model.parameters();
   const SaliencyMask mask = saliency_mask(model, data, u.batch(), o.threshold(), device);
   observer.message(

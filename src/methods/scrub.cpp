@@ -58,12 +58,13 @@ MethodResult Scrub::run(const Model& original, const UnlearnData& data, const Ru
   const uint64_t seed = method_seed(o.method_seed(), context);
 
   const Model teacher = frozen_copy(original, device);
-  Model student = working_copy(original, device);
+  Model student = working_copy(original, context);
   // The optimiser holds the student's own parameters: the model that is trained.
   const auto params = student.parameters();
   auto optimizer = make_optimizer(o.update(), params);
-  BatchStream forget(data.forget, o.forget_batch(), seed, true, false, data_parallel_shard());
-  BatchStream retain(data.retain, o.update().batch(), seed + 1, true, false, data_parallel_shard());
+  const Shard shard = shard_of(context.group());
+  BatchStream forget(data.forget, o.forget_batch(), seed, true, false, shard);
+  BatchStream retain(data.retain, o.update().batch(), seed + 1, true, false, shard);
 
   // The step plan: per epoch, a max pass over D_f (while epoch < max-steps), then min steps.
   const int64_t min_per_epoch =
@@ -80,11 +81,7 @@ MethodResult Scrub::run(const Model& original, const UnlearnData& data, const Ru
     for (int64_t b = 0; b < min_per_epoch; ++b) plan.push_back({false, e});
   }
 
-  UpdateLoop loop;
-  loop.precision = context.precision();
-  loop.device = context.device();
-  loop.phase = "scrub";
-  loop.steps = static_cast<int64_t>(plan.size());
+  UpdateLoop loop(context, "scrub", static_cast<int64_t>(plan.size()));
   student.train(true);
   auto step = [&](int64_t t) {
     const Planned& p = plan[static_cast<size_t>(t)];

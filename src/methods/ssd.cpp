@@ -96,7 +96,7 @@ MethodResult Ssd::run(const Model& original, const UnlearnData& data, const RunC
     all_rows = all_rows.index_select(0, pick.slice(0, 0, o.importance_samples()));
   }
 
-  Model model = working_copy(original, device);
+  Model model = working_copy(original, context);
   // D's batches mix forget and retain rows, as in training. In batches of forget rows alone
   // (or per sample) a forget set holding a share s of D would bound I_f / I_D by 1/s, and
   // alpha = 10 could select nothing for a one-class forget set of a ten-class problem.

@@ -11,7 +11,6 @@
 namespace unlearn {
 
 void UpdateOptions::validate() const {
-  require_option(optimizer() == "sgd" || optimizer() == "adam", "optimizer", "sgd or adam", 0);
   require_option(lr() > 0, "lr", "> 0", lr());
   require_option(momentum() >= 0 && momentum() < 1, "momentum", "a value in [0,1)", momentum());
   require_option(weight_decay() >= 0, "weight-decay", ">= 0", weight_decay());
@@ -19,22 +18,21 @@ void UpdateOptions::validate() const {
 }
 
 void add_update_options(OptionTable& table, UpdateOptions& o) {
-  table.add("optimizer", "optimiser", o.optimizer(), {"sgd", "adam"})
+  table.add("optimizer", "optimiser", o.optimizer())
       .add("lr", "learning rate", o.lr())
       .add("momentum", "SGD momentum", o.momentum())
       .add("weight-decay", "weight decay", o.weight_decay())
       .add("batch", "batch size", o.batch());
 }
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::string& kind,
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(OptimizerKind kind,
                                                         const std::vector<torch::Tensor>& params,
                                                         double lr, double momentum,
                                                         double weight_decay) {
-  if (kind == "adam") {
+  if (kind == OptimizerKind::adam) {
     return std::make_unique<torch::optim::Adam>(
         params, torch::optim::AdamOptions(lr).weight_decay(weight_decay));
   }
-  UNLEARN_CHECK(kind == "sgd", "unknown optimiser '", kind, "' (expected sgd or adam)");
   return std::make_unique<torch::optim::SGD>(
       params, torch::optim::SGDOptions(lr).momentum(momentum).weight_decay(weight_decay));
 }
@@ -81,10 +79,10 @@ Batch fetch_batch(const UnlearnData& data, const torch::Tensor& rows, torch::Dev
           data.labels.index_select(0, rows).to(device)};
 }
 
-int64_t steps_for_epochs(int64_t rows, int64_t batch, double epochs) {
+int64_t steps_for_epochs(int64_t rows, int64_t batch, double epochs, const Shard& shard) {
   if (rows <= 0) return 0;
   // In a data-parallel group a step takes `batch` rows on every rank.
-  const double global_batch = static_cast<double>(batch) * data_parallel_shard().size;
+  const double global_batch = static_cast<double>(batch) * shard.size;
   const double per_epoch = std::ceil(static_cast<double>(rows) / global_batch);
   return std::max<int64_t>(1, static_cast<int64_t>(std::llround(per_epoch * epochs)));
 }
@@ -93,12 +91,13 @@ uint64_t method_seed(int64_t option_seed, const RunContext& context) {
   return static_cast<uint64_t>(option_seed) ^ context.seed();
 }
 
-Model working_copy(const Model& original, torch::Device device) {
+Model working_copy(const Model& original, const RunContext& context) {
   Model model = original.clone();
-  model.to(device);
+  model.to(context.device());
   model.train(true);
   for (auto& p : model.parameters()) p.set_requires_grad(true);
-  broadcast_module(model.module());  // data-parallel runs start from rank 0's weights
+  broadcast_module(context.group(), model.module());  // every rank starts from rank 0's weights
+  if (context.sync_batchnorm()) model.sync_batchnorm(context.group());
   return model;
 }
 
@@ -111,9 +110,17 @@ Model frozen_copy(const Model& original, torch::Device device) {
 }
 
 void finish_model(Model& model) {
+  model.sync_batchnorm(nullptr);
   model.train(false);
   for (auto& p : model.parameters()) p.set_requires_grad(true);
 }
+
+UpdateLoop::UpdateLoop(const RunContext& context, std::string phase_name, int64_t step_count)
+    : phase(std::move(phase_name)),
+      steps(step_count),
+      precision(context.precision()),
+      device(context.device()),
+      group(context.group()) {}
 
 std::vector<TraceRecord> run_update_loop(const UpdateLoop& loop,
                                          const std::vector<torch::Tensor>& params,
@@ -146,7 +153,7 @@ std::vector<TraceRecord> run_update_loop(const UpdateLoop& loop,
                                  loop.steps, "; try a smaller --lr"));
     }
     out.loss.backward();
-    average_gradients(params);  // data-parallel runs: every rank takes the same step
+    average_gradients(loop.group, params);  // data-parallel runs: every rank takes the same step
     if (loop.after_backward) loop.after_backward();
     const double gnorm = grad_norm(params);
     optimizer.step();
@@ -173,15 +180,12 @@ MethodResult run_passes_over_rows(const Model& original, const UnlearnData& data
                                   const std::string& phase, const RunContext& context,
                                   Observer& observer, const RowsLoss& loss) {
   const torch::Device device = context.device();
-  Model model = working_copy(original, device);
+  Model model = working_copy(original, context);
   const auto params = model.parameters();
   auto optimizer = make_optimizer(update, params);
-  BatchStream stream(rows, update.batch(), seed, true, false, data_parallel_shard());
-  UpdateLoop loop;
-  loop.phase = phase;
-  loop.steps = steps_for_epochs(rows.numel(), update.batch(), epochs);
-  loop.precision = context.precision();
-  loop.device = device;
+  const Shard shard = shard_of(context.group());
+  BatchStream stream(rows, update.batch(), seed, true, false, shard);
+  UpdateLoop loop(context, phase, steps_for_epochs(rows.numel(), update.batch(), epochs, shard));
   auto trace = run_update_loop(
       loop, params, *optimizer,
       [&](int64_t t) {

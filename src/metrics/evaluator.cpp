@@ -69,14 +69,14 @@ ModelOutputs compute_outputs(const Model& model, const EvalData& data, int64_t b
           predict_logits(model, data.test_inputs, batch, observer)};
 }
 
-ModelOutputs compute_outputs_across_ranks(const Model& model, const EvalData& data, int64_t batch,
-                                          Observer* observer) {
-  const Shard shard = data_parallel_shard();
+ModelOutputs compute_outputs_across_ranks(DataParallelGroup* group, const Model& model,
+                                          const EvalData& data, int64_t batch, Observer* observer) {
+  const Shard shard = shard_of(group);
   if (shard.size == 1) return compute_outputs(model, data, batch, observer);
   const auto share = [&](const torch::Tensor& inputs) {
     const auto [begin, end] = block_of_rows(inputs.size(0), shard);
-    return gather_row_blocks(predict_logits(model, inputs.slice(0, begin, end), batch, observer),
-                             inputs.size(0));
+    return gather_row_blocks(
+        group, predict_logits(model, inputs.slice(0, begin, end), batch, observer), inputs.size(0));
   };
   return {share(data.train_inputs), share(data.test_inputs)};
 }

@@ -16,17 +16,6 @@ namespace unlearn {
 
 namespace fs = std::filesystem;
 
-std::string output_cache_dir() {
-  if (const char* dir = std::getenv("UNLEARN_CACHE_DIR"); dir && *dir) return dir;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
-    return (fs::path(xdg) / "unlearn" / "outputs").string();
-  }
-  if (const char* home = std::getenv("HOME"); home && *home) {
-    return (fs::path(home) / ".cache" / "unlearn" / "outputs").string();
-  }
-  return "";
-}
-
 std::string data_digest(const DataBundle& bundle) {
   Sha256 h;
   for (const Dataset* d : {&bundle.train, &bundle.test}) {

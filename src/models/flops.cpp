@@ -19,17 +19,20 @@ int64_t pooled(int64_t size, int64_t kernel, int64_t stride, int64_t padding, in
   return (size + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1;
 }
 
-void walk(torch::nn::Module& module, Shape& shape, ForwardCost& cost) {
+/// Adds `module`'s cost; returns why it cannot be counted, or an empty string.
+std::string walk(torch::nn::Module& module, Shape& shape, ForwardCost& cost) {
   if (auto* seq = dynamic_cast<torch::nn::SequentialImpl*>(&module)) {
-    for (auto& child : seq->children()) walk(*child, shape, cost);
-    return;
+    for (auto& child : seq->children()) {
+      if (auto why = walk(*child, shape, cost); !why.empty()) return why;
+    }
+    return {};
   }
   int64_t macs = -1;
   if (auto* conv = dynamic_cast<torch::nn::Conv2dImpl*>(&module)) {
     const auto& o = conv->options;
     const auto k = *o.kernel_size(), s = *o.stride(), d = *o.dilation();
     const auto* pad = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
-    UNLEARN_CHECK(pad != nullptr, "FLOP count: convolutions with string padding are not supported");
+    if (pad == nullptr) return "FLOP count: convolutions with string padding are not supported";
     const int64_t h = pooled(shape.h, k[0], s[0], (**pad)[0], d[0]);
     const int64_t w = pooled(shape.w, k[1], s[1], (**pad)[1], d[1]);
     macs = o.out_channels() * (o.in_channels() / o.groups()) * k[0] * k[1] * h * w;
@@ -56,25 +59,41 @@ void walk(torch::nn::Module& module, Shape& shape, ForwardCost& cost) {
              dynamic_cast<torch::nn::DropoutImpl*>(&module)) {
     // shape-preserving and not counted
   } else {
-    throw InvalidArgument(detail::concat("FLOP count: layer type ", module.name(),
-                                         " is not supported (chains of conv, linear, batch norm, "
-                                         "ReLU, dropout, pooling and flatten only)"));
+    return detail::concat("FLOP count: layer type ", module.name(),
+                          " is not supported (chains of conv, linear, batch norm, ReLU, dropout, "
+                          "pooling and flatten only)");
   }
   if (macs >= 0) {
     if (cost.macs == 0) cost.first_macs = macs;
     cost.macs += macs;
   }
+  return {};
+}
+
+/// The cost of `model`, or why it cannot be counted.
+std::string count(const Model& model, ForwardCost& cost) {
+  const auto& input = model.spec().input;
+  Shape shape{input.channels, input.size, input.size, false};
+  for (auto& child : model.module().children()) {
+    if (auto why = walk(*child, shape, cost); !why.empty()) return why;
+  }
+  if (cost.macs == 0) {
+    return "FLOP count: no convolution or linear layer found in " + model.spec().arch;
+  }
+  return {};
 }
 
 }  // namespace
 
 ForwardCost forward_cost(const Model& model) {
-  const auto& input = model.spec().input;
-  Shape shape{input.channels, input.size, input.size, false};
   ForwardCost cost;
-  for (auto& child : model.module().children()) walk(*child, shape, cost);
-  UNLEARN_CHECK(cost.macs > 0, "FLOP count: no convolution or linear layer found in ",
-                model.spec().arch);
+  if (auto why = count(model, cost); !why.empty()) throw InvalidArgument(why);
+  return cost;
+}
+
+std::optional<ForwardCost> chain_forward_cost(const Model& model) {
+  ForwardCost cost;
+  if (!count(model, cost).empty()) return std::nullopt;
   return cost;
 }
 

@@ -187,6 +187,12 @@ void Model::set_batchnorm_training(bool on) {
   network_->set_script_batchnorm_training(on);
 }
 
+void Model::sync_batchnorm(DataParallelGroup* group) {
+  for (auto& m : module_->modules()) {
+    if (auto* bn = dynamic_cast<SyncBatchNorm2dImpl*>(m.get())) bn->sync_over(group);
+  }
+}
+
 void Model::to(const torch::Device& device) {
   module_->to(device);
   cache_normalisation();
@@ -238,10 +244,8 @@ void Model::save(const std::string& path, bool force, const std::string& flag) c
   write_text_atomically(path, bytes.str(), force, flag);
 }
 
-Model Model::load(const std::string& path) {
-  if (is_torchscript_path(path)) {
-    return import_torchscript(path.substr(std::string(kTorchScriptPrefix).size()));
-  }
+Model Model::load(const std::string& path, const TorchScriptSpecFlags& torchscript) {
+  if (is_torchscript_path(path)) return import_torchscript(model_file_path(path), torchscript);
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     throw IoError(detail::concat("cannot open model file '", path, "': no such file"));

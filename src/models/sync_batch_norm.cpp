@@ -16,10 +16,17 @@ const std::vector<int64_t> kReduceDims{0, 2, 3};
 torch::Tensor per_channel(const torch::Tensor& v) { return v.view({1, -1, 1, 1}); }
 
 /// Sums over every rank, in float64 so that the count and the squares stay exact enough.
-torch::Tensor sum_across_ranks(torch::Tensor local) {
+torch::Tensor sum_across_ranks(DataParallelGroup& group, torch::Tensor local) {
   std::vector<torch::Tensor> t{local.to(torch::kFloat64).contiguous()};
-  data_parallel_group()->all_reduce_sum(t);
+  group.all_reduce_sum(t);
   return t[0];
+}
+
+// The group rides in the autograd context as an address: IValue holds no raw pointers, and the
+// group outlives the step whose backward pass reads it.
+int64_t as_saved(DataParallelGroup* group) { return reinterpret_cast<int64_t>(group); }
+DataParallelGroup& from_saved(const c10::IValue& saved) {
+  return *reinterpret_cast<DataParallelGroup*>(saved.toInt());
 }
 
 /// y = (x - mean) / sqrt(var + eps) * weight + bias with mean and var over every rank's batch.
@@ -27,14 +34,15 @@ torch::Tensor sum_across_ranks(torch::Tensor local) {
 class GlobalBatchNorm : public torch::autograd::Function<GlobalBatchNorm> {
  public:
   static variable_list forward(AutogradContext* ctx, const torch::Tensor& x,
-                               const torch::Tensor& weight, const torch::Tensor& bias, double eps) {
+                               const torch::Tensor& weight, const torch::Tensor& bias, double eps,
+                               DataParallelGroup* group) {
     const int64_t channels = x.size(1);
     const auto xf = x.to(torch::kFloat32);
     const auto local_count =
         torch::full({1}, static_cast<double>(x.numel() / channels), torch::kFloat64);
-    const auto sums =
-        sum_across_ranks(torch::cat({xf.sum(kReduceDims).to(torch::kFloat64),
-                                     (xf * xf).sum(kReduceDims).to(torch::kFloat64), local_count}));
+    const auto sums = sum_across_ranks(
+        *group, torch::cat({xf.sum(kReduceDims).to(torch::kFloat64),
+                            (xf * xf).sum(kReduceDims).to(torch::kFloat64), local_count}));
     const double count = sums[2 * channels].item<double>();
     const auto mean = sums.slice(0, 0, channels) / count;
     const auto var = (sums.slice(0, channels, 2 * channels) / count - mean * mean).clamp_min(0);
@@ -44,6 +52,7 @@ class GlobalBatchNorm : public torch::autograd::Function<GlobalBatchNorm> {
     const auto unbiased = (var * (count / std::max(1.0, count - 1))).to(torch::kFloat32);
     ctx->save_for_backward({xf, weight, mean32, invstd});
     ctx->saved_data["count"] = count;
+    ctx->saved_data["group"] = as_saved(group);
     auto y = (xf - per_channel(mean32)) * per_channel(invstd * weight) + per_channel(bias);
     ctx->mark_non_differentiable({mean32, unbiased});
     return {y.to(x.scalar_type()), mean32, unbiased};
@@ -58,13 +67,15 @@ class GlobalBatchNorm : public torch::autograd::Function<GlobalBatchNorm> {
     const int64_t channels = x.size(1);
     const auto sum_dy = dy.sum(kReduceDims);
     const auto sum_dy_xhat = (dy * xhat).sum(kReduceDims);
-    const auto global = sum_across_ranks(torch::cat({sum_dy, sum_dy_xhat})).to(torch::kFloat32) /
-                        ctx->saved_data["count"].toDouble();
+    const auto global =
+        sum_across_ranks(from_saved(ctx->saved_data["group"]), torch::cat({sum_dy, sum_dy_xhat}))
+            .to(torch::kFloat32) /
+        ctx->saved_data["count"].toDouble();
     const auto dx = (dy - per_channel(global.slice(0, 0, channels)) -
                      xhat * per_channel(global.slice(0, channels, 2 * channels))) *
                     per_channel(saved[3] * weight);
     // The affine gradients stay local: the data-parallel gradient average combines them.
-    return {dx.to(grads[0].scalar_type()), sum_dy_xhat, sum_dy, torch::Tensor()};
+    return {dx.to(grads[0].scalar_type()), sum_dy_xhat, sum_dy, torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -88,12 +99,12 @@ torch::Tensor SyncBatchNorm2dImpl::forward(const torch::Tensor& input) {
     num_batches_tracked.add_(1);
     if (!options.momentum()) factor = 1.0 / num_batches_tracked.item<double>();
   }
-  if (!update || !batchnorm_across_ranks() || !options.affine()) {
+  if (!update || group_ == nullptr || !options.affine()) {
     return torch::nn::functional::detail::batch_norm(
         input, running_mean, running_var, weight, bias,
         is_training() || !options.track_running_stats(), factor, options.eps());
   }
-  const auto out = GlobalBatchNorm::apply(input, weight, bias, options.eps());
+  const auto out = GlobalBatchNorm::apply(input, weight, bias, options.eps(), group_);
   {
     torch::NoGradGuard no_grad;
     running_mean.mul_(1 - factor).add_(out[1].detach(), factor);

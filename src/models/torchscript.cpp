@@ -321,14 +321,7 @@ tj::Module script_of_native(const Model& model) {
   return top;
 }
 
-TorchScriptSpecFlags& spec_flags() {
-  static TorchScriptSpecFlags flags;
-  return flags;
-}
-
 }  // namespace
-
-void set_torchscript_spec_flags(TorchScriptSpecFlags flags) { spec_flags() = std::move(flags); }
 
 bool is_torchscript_path(const std::string& path) { return path.rfind(kTorchScriptPrefix, 0) == 0; }
 
@@ -344,7 +337,7 @@ std::string torchscript_path_for(const std::string& out) {
   return out + ".torchscript.pt";
 }
 
-Model import_torchscript(const std::string& path) {
+Model import_torchscript(const std::string& path, const TorchScriptSpecFlags& flags) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(detail::concat("cannot open TorchScript file '", path, "'"));
   tj::ExtraFilesMap extra{{kSpecFile, ""}};
@@ -355,7 +348,6 @@ Model import_torchscript(const std::string& path) {
   nlohmann::json j = nlohmann::json::object();
   std::string where;
   std::error_code ec;
-  const TorchScriptSpecFlags& flags = spec_flags();
   if (std::filesystem::is_regular_file(beside, ec)) {
     std::ifstream spec_in(beside);
     where = beside;

@@ -86,17 +86,6 @@ nlohmann::json parse_json_column(const std::string& text) {
 
 }  // namespace
 
-std::string default_registry_path() {
-  if (const char* path = std::getenv("UNLEARN_REGISTRY"); path && *path) return path;
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
-    return (fs::path(xdg) / "unlearn" / "registry.sqlite").string();
-  }
-  if (const char* home = std::getenv("HOME"); home && *home) {
-    return (fs::path(home) / ".local" / "share" / "unlearn" / "registry.sqlite").string();
-  }
-  return "";
-}
-
 Registry::Registry(const std::string& path, int busy_timeout_ms) : path_(path) {
   UNLEARN_CHECK(!path.empty(), "registry: no file given and no default location ($HOME unset)");
   std::error_code ec;

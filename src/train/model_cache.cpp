@@ -10,19 +10,6 @@ namespace unlearn {
 
 namespace fs = std::filesystem;
 
-std::string model_cache_dir() {
-  if (const char* dir = std::getenv("UNLEARN_CACHE_DIR"); dir && *dir) {
-    return (fs::path(dir) / "models").string();
-  }
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
-    return (fs::path(xdg) / "unlearn" / "models").string();
-  }
-  if (const char* home = std::getenv("HOME"); home && *home) {
-    return (fs::path(home) / ".cache" / "unlearn" / "models").string();
-  }
-  return "";
-}
-
 std::string training_key(const torch::Tensor& inputs, const torch::Tensor& labels,
                          const torch::Tensor& rows, const ModelSpec& spec,
                          const TrainOptions& recipe, Precision precision) {
@@ -35,7 +22,7 @@ std::string training_key(const torch::Tensor& inputs, const torch::Tensor& label
   h.update(bare.to_json().dump());
   nlohmann::json r = {{"epochs", recipe.epochs()},   {"batch", recipe.batch()},
                       {"lr", recipe.lr()},           {"momentum", recipe.momentum()},
-                      {"wd", recipe.weight_decay()}, {"schedule", recipe.schedule()},
+                      {"wd", recipe.weight_decay()}, {"schedule", choice_name(recipe.schedule())},
                       {"seed", recipe.seed()}};
   // Only non-default precisions enter the key, so fp32 keys made before the option existed hold.
   if (precision != Precision::fp32) r["precision"] = precision_name(precision);

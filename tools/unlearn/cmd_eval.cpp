@@ -15,10 +15,8 @@ void register_eval(CLI::App& app) {
   auto common = std::make_shared<CommonOptions>();
   auto json = std::make_shared<bool>(false);
   sub->add_option("--model", job->model, "model file to evaluate")->required();
-  sub->add_option("--data", job->data, "data source")->capture_default_str();
-  sub->add_option("--forget", job->forget, "selection expression of the forget set")->required();
-  sub->add_flag("--allow-empty", job->allow_empty,
-                "accept a selection matching nothing or everything");
+  add_selection_options(sub, job->selection, "data source",
+                        "selection expression of the forget set");
   sub->add_option("--original", job->original, "the original model, for comparison");
   sub->add_option("--retrain", job->retrain, "the retrained gold standard, for Avg-gap");
   sub->add_flag("--json", *json, "print the result JSON instead of a table");
@@ -27,11 +25,11 @@ void register_eval(CLI::App& app) {
                 "evaluate every model afresh (no reuse of cached outputs)");
   sub->add_flag("--relearn", job->relearn,
                 "also count the fine-tuning steps on D_f that restore the original's accuracy");
-  add_data_options(sub, job->data_options);
   add_common_options(sub, *common);
   sub->callback([=] {
     RunContext context = common->apply();
     job->use_cache = !*no_cache;
+    job->torchscript = common->torchscript();
     ConsoleObserver observer(common->quiet || *json);
     auto result = run_eval_job(*job, context, observer);
     if (*json) {

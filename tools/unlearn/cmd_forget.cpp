@@ -20,20 +20,14 @@ void register_forget(CLI::App& app, const std::string& method_name) {
   job->method = method_name;
 
   sub->add_option("--model", job->model, "model file to unlearn from")->required();
-  sub->add_option("--data", job->data, "data source the model was trained on")
-      ->capture_default_str();
-  sub->add_option("--forget", job->forget, "selection expression of the data to forget")
-      ->required();
-  sub->add_flag("--allow-empty", job->allow_empty,
-                "accept a selection matching nothing or everything");
+  add_selection_options(sub, job->selection, "data source the model was trained on",
+                        "selection expression of the data to forget");
   std::string method_list;
   for (const auto& e : method_registry()) method_list += (method_list.empty() ? "" : ", ") + e.name;
   sub->add_option("--method", job->method, "unlearning method: " + method_list)
       ->capture_default_str();
   sub->add_option("--retrain", job->retrain, "retrained gold-standard model, for Avg-gap");
-  sub->add_option("--out", job->out, "unlearned model file to write")->required();
-  sub->add_option("--report", job->report, "result JSON to write");
-  sub->add_flag("--force", job->force, "overwrite existing outputs");
+  add_output_options(sub, job->outputs, "unlearned model file to write");
   auto no_cache = std::make_shared<bool>(false);
   sub->add_flag("--no-cache", *no_cache,
                 "evaluate every model afresh (no reuse of cached outputs)");
@@ -47,12 +41,9 @@ void register_forget(CLI::App& app, const std::string& method_name) {
                   "(metrics still use all of it)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  add_data_options(sub, job->data_options);
   add_common_options(sub, *common);
-  add_registry_options(sub, job->registry);
   auto export_format = std::make_shared<std::string>();
   add_export_option(sub, *export_format);
-  add_manifest_options(sub, job->manifest, job->manifest_ids);
   auto html = std::make_shared<HtmlOptions>();
   add_html_options(sub, *html);
 
@@ -83,31 +74,28 @@ void register_forget(CLI::App& app, const std::string& method_name) {
   auto dist_options = std::make_shared<dist::DistOptions>();
   add_dist_options(sub, *dist_options, /*sync_bn=*/true);
   sub->callback([=] {
-    run_as_rank(*dist_options, *common, /*data_parallel=*/true, [&](auto*) {
-      RunContext context = common->apply();
-      job->use_cache = !*no_cache;
-      for (const auto& [flag, opt] : *given) {
-        if (opt->count() == 0) continue;
-        if (switches->count(flag)) {
-          job->method_options[flag] = switches->at(flag) ? "true" : "false";
-        } else {
-          job->method_options[flag] = values->at(flag);
-        }
-      }
-      job->html = html->resolve(job->report);
-      ConsoleObserver observer(common->quiet);
-      check_export(*export_format, job->out, job->force);
-      auto result = run_forget_job(*job, context, observer);
-      if (!is_writing_rank()) return;  // rank 0 writes the files of a data-parallel run
-      const std::string exported = write_export(*export_format, job->out, job->force);
-      if (!exported.empty() && !common->quiet) std::printf("TorchScript -> %s\n", exported.c_str());
-      if (!common->quiet) {
-        std::printf("%s", format_table({result}).c_str());
-        std::printf("unlearned model -> %s%s%s%s%s\n", job->out.c_str(),
-                    job->report.empty() ? "" : ", result -> ", job->report.c_str(),
-                    job->html.empty() ? "" : ", report -> ", job->html.c_str());
-      }
-    });
+    run_as_rank(*dist_options, *common, /*data_parallel=*/true,
+                [&](const RunContext& context, auto*) {
+                  job->use_cache = !*no_cache;
+                  job->torchscript = common->torchscript();
+                  for (const auto& [flag, opt] : *given) {
+                    if (opt->count() == 0) continue;
+                    if (switches->count(flag)) {
+                      job->method_options[flag] = switches->at(flag) ? "true" : "false";
+                    } else {
+                      job->method_options[flag] = values->at(flag);
+                    }
+                  }
+                  job->outputs.html = html->resolve(job->outputs.report);
+                  ConsoleObserver observer(common->quiet);
+                  check_export(*export_format, job->outputs.out, job->outputs.force);
+                  auto result = run_forget_job(*job, context, observer);
+                  if (!is_writing_rank(context.group()))
+                    return;  // rank 0 writes a data-parallel run's files
+                  export_and_say(*export_format, job->outputs, common->quiet);
+                  if (!common->quiet) std::printf("%s", format_table({result}).c_str());
+                  say_outputs("unlearned model", job->outputs, common->quiet);
+                });
   });
 }
 

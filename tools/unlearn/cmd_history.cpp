@@ -6,6 +6,7 @@
 #include "common.h"
 #include "unlearn/core/error.h"
 #include "unlearn/core/json_text.h"
+#include "unlearn/core/paths.h"
 #include "unlearn/core/sha256.h"
 #include "unlearn/registry/run_registry.h"
 

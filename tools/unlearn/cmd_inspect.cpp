@@ -21,7 +21,7 @@ void register_inspect(CLI::App& app) {
   add_common_options(sub, *common);
   sub->callback([=] {
     common->apply();
-    const auto info = run_inspect_job(*target, *options);
+    const auto info = run_inspect_job(*target, *options, common->torchscript());
     std::printf("%s", *json ? (info.dump(2) + "\n").c_str() : inspect_text(info).c_str());
   });
 }

@@ -21,7 +21,7 @@ void register_train(CLI::App& app) {
   auto lr = std::make_shared<double>(job->recipe.lr());
   auto momentum = std::make_shared<double>(job->recipe.momentum());
   auto wd = std::make_shared<double>(job->recipe.weight_decay());
-  auto schedule = std::make_shared<std::string>(job->recipe.schedule());
+  auto schedule = std::make_shared<std::string>(choice_name(job->recipe.schedule()));
 
   sub->add_option("--data", job->data,
                   "data source (fashion-mnist, idx:, npz:, cifar10:, folder:, dicom:, or a path)")
@@ -42,7 +42,7 @@ void register_train(CLI::App& app) {
   sub->add_option("--momentum", *momentum, "SGD momentum")->capture_default_str();
   sub->add_option("--weight-decay", *wd, "weight decay")->capture_default_str();
   sub->add_option("--schedule", *schedule, "learning-rate schedule")
-      ->check(CLI::IsMember({"constant", "cosine", "step"}))
+      ->check(CLI::IsMember(choice_names<LrSchedule>()))
       ->capture_default_str();
   sub->add_option("--exclude", job->exclude, "selection to leave out (the retrain gold standard)");
   sub->add_flag("--allow-empty", job->allow_empty,
@@ -66,28 +66,32 @@ void register_train(CLI::App& app) {
   auto dist_options = std::make_shared<dist::DistOptions>();
   add_dist_options(sub, *dist_options, /*sync_bn=*/true);
   sub->callback([=] {
-    run_as_rank(*dist_options, *common, /*data_parallel=*/true, [&](auto*) {
-      RunContext context = common->apply();
-      job->recipe.epochs(*epochs)
-          .batch(*batch)
-          .lr(*lr)
-          .momentum(*momentum)
-          .weight_decay(*wd)
-          .schedule(*schedule)
-          .seed(common->seed);
-      ConsoleObserver observer(common->quiet);
-      check_export(*export_format, job->out, job->force);
-      auto summary = run_train_job(*job, context, observer);
-      if (!is_writing_rank()) return;  // rank 0 writes the model of a data-parallel run
-      const std::string exported = write_export(*export_format, job->out, job->force);
-      if (!exported.empty() && !common->quiet) std::printf("TorchScript -> %s\n", exported.c_str());
-      if (!common->quiet) {
-        std::printf("trained %s on %lld samples in %.1f s (final loss %.4f) -> %s\n",
-                    job->arch.c_str(), static_cast<long long>(summary["n_train"].get<int64_t>()),
-                    summary["time_s"].get<double>(), summary["final_loss"].get<double>(),
-                    job->out.c_str());
-      }
-    });
+    run_as_rank(*dist_options, *common, /*data_parallel=*/true,
+                [&](const RunContext& context, auto*) {
+                  job->torchscript = common->torchscript();
+                  job->recipe.epochs(*epochs)
+                      .batch(*batch)
+                      .lr(*lr)
+                      .momentum(*momentum)
+                      .weight_decay(*wd)
+                      .schedule(parse_choice<LrSchedule>(*schedule, "schedule"))
+                      .seed(common->seed);
+                  ConsoleObserver observer(common->quiet);
+                  check_export(*export_format, job->out, job->force);
+                  auto summary = run_train_job(*job, context, observer);
+                  if (!is_writing_rank(context.group()))
+                    return;  // rank 0 writes a data-parallel run's model
+                  const std::string exported = write_export(*export_format, job->out, job->force);
+                  if (!exported.empty() && !common->quiet)
+                    std::printf("TorchScript -> %s\n", exported.c_str());
+                  if (!common->quiet) {
+                    std::printf("trained %s on %lld samples in %.1f s (final loss %.4f) -> %s\n",
+                                job->arch.c_str(),
+                                static_cast<long long>(summary["n_train"].get<int64_t>()),
+                                summary["time_s"].get<double>(),
+                                summary["final_loss"].get<double>(), job->out.c_str());
+                  }
+                });
   });
 }
 

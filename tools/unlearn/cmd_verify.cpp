@@ -26,6 +26,7 @@ void register_verify(CLI::App& app) {
   add_common_options(sub, *common);
   sub->callback([=] {
     const RunContext context = common->apply();
+    job->torchscript = common->torchscript();
     ConsoleObserver observer(common->quiet);
     const VerifyReport report = run_verify_job(*job, context, observer);
     std::printf("%s", verify_text(report).c_str());

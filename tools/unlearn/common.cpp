@@ -1,44 +1,16 @@
 #include "common.h"
 
+#include <cstdio>
 #include <vector>
 
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
 #include "unlearn/core/parse.h"
+#include "unlearn/core/paths.h"
 #include "unlearn/models/torchscript.h"
-#include "unlearn/registry/run_registry.h"
 #include "unlearn/report/html_report.h"
 
 namespace unlearn::cli {
-
-namespace {
-
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> parts;
-  if (text.empty()) return parts;
-  size_t start = 0;
-  for (size_t comma = text.find(',');; comma = text.find(',', start)) {
-    parts.push_back(text.substr(start, comma == std::string::npos ? comma : comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return parts;
-}
-
-std::vector<double> real_list(const std::string& text, const char* flag) {
-  std::vector<double> values;
-  for (const auto& part : split_commas(text)) {
-    const auto value = parse_real(part);
-    if (!value) {
-      throw UsageError(
-          detail::concat(flag, ": expected comma-separated numbers, got '", text, "'"));
-    }
-    values.push_back(*value);
-  }
-  return values;
-}
-
-}  // namespace
 
 namespace {
 
@@ -83,23 +55,29 @@ RunContext CommonOptions::apply() const {
   try {
     parsed = parse_device(device);
   } catch (const InvalidArgument& e) {
-    throw UsageError(e.what());  // a flag value the user gave
+    throw UsageError(e.what());  // the same message, as a usage error: a flag value the user gave
   }
   const int used = configure_threads(threads);
   seed_everything(seed);
-  TorchScriptSpecFlags spec;
-  spec.channels = torchscript_channels;
-  spec.size = torchscript_size;
-  spec.mean = real_list(torchscript_mean, "--torchscript-mean");
-  spec.std = real_list(torchscript_std, "--torchscript-std");
-  spec.class_names = split_commas(torchscript_classes);
-  set_torchscript_spec_flags(std::move(spec));
+  torchscript();  // a bad --torchscript-* value fails before any work
   return RunContext()
       .device(parsed)
       .threads(used)
       .seed(seed)
       .precision(parse_precision(precision))
-      .command_line(typed_command_line());
+      .command_line(typed_command_line())
+      .output_cache_dir(default_output_cache_dir())
+      .model_cache_dir(default_model_cache_dir());
+}
+
+TorchScriptSpecFlags CommonOptions::torchscript() const {
+  TorchScriptSpecFlags spec;
+  spec.channels = torchscript_channels;
+  spec.size = torchscript_size;
+  spec.mean = parse_real_list(torchscript_mean, "--torchscript-mean");
+  spec.std = parse_real_list(torchscript_std, "--torchscript-std");
+  spec.class_names = split_commas(torchscript_classes);
+  return spec;
 }
 
 void add_common_options(CLI::App* sub, CommonOptions& o) {
@@ -159,6 +137,35 @@ std::string write_export(const std::string& format, const std::string& out, bool
   const std::string path = torchscript_path_for(out);
   export_torchscript(Model::load(out), path, force, "--export");
   return path;
+}
+
+void add_selection_options(CLI::App* sub, DataSelection& selection, const std::string& data_help,
+                           const std::string& forget_help) {
+  sub->add_option("--data", selection.data, data_help)->capture_default_str();
+  sub->add_option("--forget", selection.forget, forget_help)->required();
+  sub->add_flag("--allow-empty", selection.allow_empty,
+                "accept a selection matching nothing or everything");
+  add_data_options(sub, selection.data_options);
+}
+
+void add_output_options(CLI::App* sub, OutputFiles& outputs, const std::string& out_help) {
+  sub->add_option("--out", outputs.out, out_help)->required();
+  sub->add_option("--report", outputs.report, "result JSON to write");
+  sub->add_flag("--force", outputs.force, "overwrite existing outputs");
+  add_registry_options(sub, outputs.registry);
+  add_manifest_options(sub, outputs.manifest, outputs.manifest_ids);
+}
+
+void say_outputs(const std::string& label, const OutputFiles& outputs, bool quiet) {
+  if (quiet) return;
+  std::printf("%s -> %s%s%s%s%s\n", label.c_str(), outputs.out.c_str(),
+              outputs.report.empty() ? "" : ", result -> ", outputs.report.c_str(),
+              outputs.html.empty() ? "" : ", report -> ", outputs.html.c_str());
+}
+
+void export_and_say(const std::string& format, const OutputFiles& outputs, bool quiet) {
+  const std::string exported = write_export(format, outputs.out, outputs.force);
+  if (!exported.empty() && !quiet) std::printf("TorchScript -> %s\n", exported.c_str());
 }
 
 void add_data_options(CLI::App* sub, DataOptions& o) {

@@ -7,6 +7,8 @@
 
 #include "unlearn/core/context.h"
 #include "unlearn/data/source.h"
+#include "unlearn/jobs/jobs.h"
+#include "unlearn/models/model.h"
 
 namespace unlearn::cli {
 
@@ -28,8 +30,11 @@ struct CommonOptions {
   int64_t torchscript_size = 0;
   std::string torchscript_mean, torchscript_std, torchscript_classes;  // comma-separated
 
-  /// Applies threads, device, precision and seed; returns the context for library calls.
+  /// Applies threads, device, precision and seed; returns the context for library calls, with
+  /// the cache folders of core/paths.h.
   RunContext apply() const;
+  /// The --torchscript-* values, which jobs hand to Model::load beside their model paths.
+  TorchScriptSpecFlags torchscript() const;
 };
 
 void add_common_options(CLI::App* sub, CommonOptions& options);
@@ -47,6 +52,16 @@ struct HtmlOptions {
 void add_html_options(CLI::App* sub, HtmlOptions& options);
 /// --label-index, --frames and --image-size: how readers turn a data source into samples.
 void add_data_options(CLI::App* sub, DataOptions& options);
+/// --data (with `data_help`), --forget (required, with `forget_help`), --allow-empty and the
+/// reader options.
+void add_selection_options(CLI::App* sub, DataSelection& selection, const std::string& data_help,
+                           const std::string& forget_help);
+/// --out (required, with `out_help`), --report, --force, the registry and manifest options.
+void add_output_options(CLI::App* sub, OutputFiles& outputs, const std::string& out_help);
+/// After the run: "LABEL -> OUT, result -> REPORT, report -> HTML" unless `quiet`.
+void say_outputs(const std::string& label, const OutputFiles& outputs, bool quiet);
+/// After the run: writes the --export file of outputs.out, and names it unless `quiet`.
+void export_and_say(const std::string& format, const OutputFiles& outputs, bool quiet);
 /// --registry PATH (default: default_registry_path()) and --no-registry, into `registry`
 /// (empty: the run is not recorded).
 void add_registry_options(CLI::App* sub, std::string& registry);

@@ -31,10 +31,10 @@ void add_dist_options(CLI::App* sub, dist::DistOptions& o, bool sync_bn) {
 }
 
 void run_as_rank(const dist::DistOptions& options, CommonOptions& common, bool data_parallel,
-                 const std::function<void(dist::GlooGroup*)>& body) {
+                 const std::function<void(const RunContext&, dist::GlooGroup*)>& body) {
   options.validate();
   if (!options.distributed()) {
-    body(nullptr);
+    body(common.apply(), nullptr);
     return;
   }
   if (common.threads == 0) {
@@ -44,18 +44,15 @@ void run_as_rank(const dist::DistOptions& options, CommonOptions& common, bool d
   // One GPU per local rank, as with torchrun: --device cuda means cuda:LOCAL_RANK.
   if (common.device == "cuda") common.device = "cuda:" + std::to_string(options.local_rank);
   auto group = dist::GlooGroup::join(options);
-  if (data_parallel) {
-    set_data_parallel_group(group);
-    set_batchnorm_across_ranks(options.sync_bn);
-  }
+  RunContext context = common.apply();
+  if (data_parallel) context.data_parallel(group).sync_batchnorm(options.sync_bn);
   try {
-    body(group.get());
+    body(context, group.get());
   } catch (const std::exception& e) {
+    // Rethrown unchanged; the other ranks first learn why this one stops.
     group->announce_failure(e.what());
-    set_data_parallel_group(nullptr);
     throw;
   }
-  set_data_parallel_group(nullptr);
 }
 
 }  // namespace unlearn::cli

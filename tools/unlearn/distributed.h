@@ -16,12 +16,12 @@ namespace unlearn::cli {
 void add_dist_options(CLI::App* sub, dist::DistOptions& options, bool sync_bn);
 
 /// Runs `body` as one rank of the group `options` describe, or alone when the world size is 1
-/// (then `body` gets null). With `data_parallel`, the group becomes the process-wide
-/// data-parallel group of the training and unlearning loops; otherwise (sweep, bench) it only
-/// hands out work. Ranks other than 0 run quietly, the default thread count is the host's
-/// cores shared among its local ranks, and `--device cuda` becomes cuda:LOCAL_RANK. A failure
-/// is announced to the other ranks.
+/// (then `body` gets null), with the context of `common`. With `data_parallel`, the context
+/// carries the group for the training and unlearning loops (and --sync-bn); otherwise (sweep,
+/// bench) the group only hands out work. Ranks other than 0 run quietly, the default thread count
+/// is the host's cores shared among its local ranks, and `--device cuda` becomes cuda:LOCAL_RANK. A
+/// failure is announced to the other ranks.
 void run_as_rank(const dist::DistOptions& options, CommonOptions& common, bool data_parallel,
-                 const std::function<void(dist::GlooGroup*)>& body);
+                 const std::function<void(const RunContext&, dist::GlooGroup*)>& body);
 
 }  // namespace unlearn::cli

@@ -21,7 +21,8 @@ struct PolishOptions {
   TORCH_ARG(bool, recalibrate) = true;
   TORCH_ARG(int64_t, recalibrate_samples) = 2048;
   TORCH_ARG(double, finetune_epochs) = 0;  // passes over D_r; 0: no fine-tune
-  TORCH_ARG(UpdateOptions, finetune) = UpdateOptions().optimizer("adam").lr(1e-4).weight_decay(0);
+  TORCH_ARG(UpdateOptions,
+            finetune) = UpdateOptions().optimizer(OptimizerKind::adam).lr(1e-4).weight_decay(0);
   /// Groups (or parameter-name prefixes) the fine-tune leaves as they are.
   TORCH_ARG(std::vector<std::string>, freeze) = {};
   TORCH_ARG(uint64_t, seed) = 0;

@@ -11,19 +11,29 @@
 #include <vector>
 
 #include "unlearn/compose/merge.h"
+#include "unlearn/core/choices.h"
 #include "unlearn/core/context.h"
 #include "unlearn/core/observer.h"
 #include "unlearn/metrics/evaluator.h"
 
 namespace unlearn {
 
-/// Example: CompositeSearchOptions().goal("suppress").max_forget_acc(5).grid(5)
+/// What the search asks of a candidate: forgetting at or below a bound (suppress), or UA and MIA
+/// close to the retrain's (match-retrain).
+enum class CompositeGoal { suppress, match_retrain };
+template <>
+struct ChoiceTable<CompositeGoal> {
+  static constexpr Choice<CompositeGoal> kAll[] = {{CompositeGoal::suppress, "suppress"},
+                                                   {CompositeGoal::match_retrain, "match-retrain"}};
+};
+
+/// Example: CompositeSearchOptions().goal(CompositeGoal::suppress).max_forget_acc(5).grid(5)
 struct CompositeSearchOptions {
   /// Mixing weights tried per group for two runs: 0, 1/(grid-1), ..., 1 of the second run.
   TORCH_ARG(int64_t, grid) = 5;
   /// Groups searched independently (default: the model's module groups).
   TORCH_ARG(std::vector<std::string>, groups) = {};
-  TORCH_ARG(std::string, goal) = "suppress";  // suppress | match-retrain
+  TORCH_ARG(CompositeGoal, goal) = CompositeGoal::suppress;
   /// suppress: the highest forget-side accuracy allowed (percent); < 0: the retrain's plus
   /// `tolerance` (a retrain is then required).
   TORCH_ARG(double, max_forget_acc) = -1;

@@ -4,13 +4,18 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "unlearn/core/precision.h"
 
 namespace unlearn {
 
-/// Where and how a computation runs. Example: RunContext().device(torch::kCPU).threads(2).seed(1)
+class DataParallelGroup;  // core/data_parallel.h
+
+/// Where and how a computation runs, and with whom. Everything a library call needs to know about
+/// its surroundings arrives here or in its own options struct; nothing is read from process-wide
+/// state. Example: RunContext().device(torch::kCPU).threads(2).seed(1)
 struct RunContext {
   TORCH_ARG(torch::Device, device) = torch::kCPU;
   /// Intra-op threads; 0 means all available cores.
@@ -20,6 +25,18 @@ struct RunContext {
   TORCH_ARG(Precision, precision) = Precision::fp32;
   /// The command that started the run, as typed; recorded in results (env.command_line).
   TORCH_ARG(std::string, command_line);
+  /// Folder of the output cache (metrics/output_cache.h); empty: no caching.
+  TORCH_ARG(std::string, output_cache_dir);
+  /// Folder of the trained-model cache (train/model_cache.h); empty: no caching.
+  TORCH_ARG(std::string, model_cache_dir);
+  /// The data-parallel group the run belongs to (dist::GlooGroup), or null to run alone.
+  TORCH_ARG(std::shared_ptr<DataParallelGroup>, data_parallel);
+  /// --sync-bn: batch norm in training mode takes its statistics over every rank's batch.
+  TORCH_ARG(bool, sync_batchnorm) = false;
+
+ public:
+  /// The data-parallel group when it has more than one rank, else null (running alone).
+  DataParallelGroup* group() const;
 };
 
 /// Number of cores this process may use (honours the CPU affinity mask).

@@ -1,8 +1,8 @@
 #pragma once
-// The data-parallel group this process belongs to, as the training and unlearning loops see it.
-// Like torch.distributed's default process group it is process-wide: a command joins one at
-// start (dist/gloo_group.h) and every loop that supports data parallelism asks for it here.
-// Without one, every function below is the single-process identity.
+// The data-parallel group a run belongs to, as the training and unlearning loops see it. A command
+// joins one at start (dist/gloo_group.h) and hands it to the library in its RunContext
+// (`RunContext::group()`); there is no process-wide group. Without one (a null group), every
+// function below is the single-process identity.
 
 #include <torch/nn/module.h>
 #include <torch/types.h>
@@ -32,35 +32,25 @@ class DataParallelGroup {
   virtual torch::Tensor all_gather(const torch::Tensor& local) = 0;
 };
 
-/// The group this process has joined, or null when it runs alone.
-DataParallelGroup* data_parallel_group();
-/// Sets (or with null, clears) the process-wide group.
-void set_data_parallel_group(std::shared_ptr<DataParallelGroup> group);
-
-/// This process's shard: {rank, size} of the group, or {0, 1} when alone.
-Shard data_parallel_shard();
-
-/// --sync-bn: batch norm in training mode takes its statistics over every rank's batch. True
-/// only while a group is joined and it was asked for.
-bool batchnorm_across_ranks();
-void set_batchnorm_across_ranks(bool on);
+/// This process's shard of `group`: {rank, size}, or {0, 1} without a group.
+Shard shard_of(const DataParallelGroup* group);
 
 /// Rank 0, or a process running alone: the one that writes files.
-bool is_writing_rank();
+bool is_writing_rank(const DataParallelGroup* group);
 
-/// Makes every rank's parameters and buffers equal to rank 0's (a no-op alone).
-void broadcast_from_first_rank(const std::vector<torch::Tensor>& tensors);
+/// Makes every rank's `tensors` equal to rank 0's (a no-op without a group).
+void broadcast_from_first_rank(DataParallelGroup* group, const std::vector<torch::Tensor>& tensors);
 
 /// Makes every rank's parameters and buffers of `module` equal to rank 0's (a no-op alone).
-void broadcast_module(torch::nn::Module& module);
+void broadcast_module(DataParallelGroup* group, torch::nn::Module& module);
 
 /// Averages the gradients of `params` over the ranks in place, in flat buckets of about 4 MB
 /// per all-reduce. A parameter without a gradient on this rank contributes zeros, so every rank
 /// takes part in the same collectives. A no-op alone.
-void average_gradients(const std::vector<torch::Tensor>& params);
+void average_gradients(DataParallelGroup* group, const std::vector<torch::Tensor>& params);
 
 /// Sum over the ranks of a few scalars (counts, losses), or the values themselves alone.
-std::vector<double> sum_over_ranks(const std::vector<double>& values);
+std::vector<double> sum_over_ranks(DataParallelGroup* group, const std::vector<double>& values);
 
 /// Rows of `inputs` split into `shard.size` contiguous blocks; this shard's block as
 /// [begin, end). The blocks differ in size by at most one row.
@@ -68,6 +58,7 @@ std::pair<int64_t, int64_t> block_of_rows(int64_t rows, const Shard& shard);
 
 /// Every rank's block of rows (see block_of_rows), each computed locally as `local`, joined in
 /// rank order: the full result on every rank. Alone, `local` is returned unchanged.
-torch::Tensor gather_row_blocks(const torch::Tensor& local, int64_t total_rows);
+torch::Tensor gather_row_blocks(DataParallelGroup* group, const torch::Tensor& local,
+                                int64_t total_rows);
 
 }  // namespace unlearn

@@ -10,11 +10,8 @@
 #include "unlearn/core/context.h"
 #include "unlearn/core/observer.h"
 #include "unlearn/jobs/jobs.h"
+#include "unlearn/jobs/plan_run.h"
 #include "unlearn/methods/option_table.h"
-
-namespace unlearn::dist {
-class GlooGroup;
-}
 
 namespace unlearn {
 
@@ -46,14 +43,7 @@ struct BenchPlan {
 /// option values and bad selections fail with UsageError "FILE:LINE: ...", naming them.
 BenchPlan read_bench_plan(const std::string& path);
 
-struct BenchJob {
-  std::string plan;  // the YAML file
-  std::string out;   // the output folder; an existing one is resumed
-  /// A distributed bench: rank 0 makes the originals and retrains, then the cells are handed
-  /// out to the group's ranks through its store; rank 0 writes every file. Null: one process.
-  dist::GlooGroup* group = nullptr;
-  bool html = true;  // also write report.html there (include/unlearn/report/html_report.h)
-};
+struct BenchJob : PlanRun {};
 
 /// Runs every cell not already finished in `job.out` and writes results.csv, results.json and
 /// results.md there. Returns the aggregate (results.json's content).

@@ -14,8 +14,20 @@
 #include "unlearn/core/context.h"
 #include "unlearn/core/observer.h"
 #include "unlearn/data/source.h"
+#include "unlearn/jobs/jobs.h"
 
 namespace unlearn {
+
+/// How `unlearn compose` makes its composite.
+enum class ComposeOperator { swap, interpolate, soup, task_vector, search };
+template <>
+struct ChoiceTable<ComposeOperator> {
+  static constexpr Choice<ComposeOperator> kAll[] = {{ComposeOperator::swap, "swap"},
+                                                     {ComposeOperator::interpolate, "interpolate"},
+                                                     {ComposeOperator::soup, "soup"},
+                                                     {ComposeOperator::task_vector, "task-vector"},
+                                                     {ComposeOperator::search, "search"}};
+};
 
 /// The operators `unlearn compose` knows, "search" included.
 const std::vector<std::string>& compose_operators();
@@ -31,27 +43,25 @@ struct ComposeJob {
   std::vector<double> scales;                               // task-vector (empty: all 1)
   bool allow_mixed_origin = false;
 
-  /// Data: needed to recalibrate, fine-tune, search or evaluate.
-  std::string data = "fashion-mnist";
-  DataOptions data_options;
-  std::string forget;
-  bool allow_empty = false;
-  std::string original;  // optional: evaluated beside the composite; ranks outliers()
-  std::string retrain;   // optional: Avg-gap, and the search's targets
+  /// Data: needed to recalibrate, fine-tune, search or evaluate. `selection.forget` is what
+  /// was forgotten: recalibration and fine-tuning use the rest, and the composite is evaluated
+  /// on it.
+  DataSelection selection;
+  std::string original;              // optional: evaluated beside the composite; ranks outliers()
+  std::string retrain;               // optional: Avg-gap, and the search's targets
+  TorchScriptSpecFlags torchscript;  // completes the spec of `torchscript:FILE` models
   PolishOptions polish;
   CompositeSearchOptions search;
   double validation = 0.1;      // search: share of the training rows that judge candidates
   int64_t search_rows = 10000;  // search: training rows kept to judge UA/RA/MIA
 
-  std::string out;
-  std::string report;  // optional result JSON
-  std::string html;    // optional HTML report (include/unlearn/report/html_report.h)
-  bool force = false;
+  OutputFiles outputs;
   bool use_cache = true;
-  std::string registry;   // run registry file that records the run; empty: none
-  bool manifest = false;  // write OUT.manifest.json (include/unlearn/jobs/verify.h)
-  bool manifest_ids = false;
 };
+
+/// The index of the model a search candidate's `weights` (as in the result's
+/// search.candidates[i].weights) take every group from whole, or -1 for a real merge.
+int unmixed_source(const nlohmann::json& weights);
 
 /// Runs the job; returns the result JSON (what --report writes).
 nlohmann::json run_compose_job(const ComposeJob& job, const RunContext& context,

@@ -11,6 +11,7 @@
 #include "unlearn/data/dataset.h"
 #include "unlearn/data/source.h"
 #include "unlearn/methods/option_table.h"
+#include "unlearn/models/model.h"
 #include "unlearn/train/trainer.h"
 
 namespace unlearn {
@@ -25,6 +26,7 @@ struct TrainJob {
   DataOptions data_options;
   /// Model that ranks samples when --exclude uses outliers() (the original of a retrain).
   std::string reference;
+  TorchScriptSpecFlags torchscript;  // completes the spec of a `torchscript:FILE` reference
   /// "data": per-channel mean and std of the training images; "MEAN,STD": those values for
   /// every channel (the authors' Fashion-MNIST pipeline uses "0.5,0.5").
   std::string normalize = "data";
@@ -45,22 +47,40 @@ nlohmann::json run_train_job(const TrainJob& job, const RunContext& context, Obs
 nlohmann::json run_train_job(const TrainJob& job, const DataBundle& bundle,
                              const RunContext& context, Observer& observer);
 
+/// The data a job reads and the selection it forgets (or evaluates).
+struct DataSelection {
+  std::string data = "fashion-mnist";  // data source (data/source.h)
+  DataOptions data_options;
+  std::string forget;  // selection expression (select/selection.h)
+  /// Accept a selection that matches no training sample, or every one.
+  bool allow_empty = false;
+};
+
+/// The files a run that writes a model leaves behind; all are checked before any work.
+struct OutputFiles {
+  std::string out;       // the model file
+  std::string report;    // optional result JSON
+  std::string html;      // optional HTML report (include/unlearn/report/html_report.h)
+  bool force = false;    // replace existing files
+  std::string registry;  // run registry file that records the run; empty: none
+  /// Write the audit manifest OUT.manifest.json (include/unlearn/jobs/verify.h), with the
+  /// forgotten sample ids themselves when `manifest_ids`.
+  bool manifest = false;
+  bool manifest_ids = false;
+};
+
 /// `unlearn forget`: unlearn a selection from a model with one method, then evaluate the
 /// original, the unlearned and (when given) the retrained model on the same split.
 struct ForgetJob {
   std::string model;
-  std::string data = "fashion-mnist";
-  DataOptions data_options;
-  std::string forget;
-  bool allow_empty = false;
+  std::string retrain;               // optional
+  TorchScriptSpecFlags torchscript;  // completes the spec of `torchscript:FILE` models
+  DataSelection selection;
   std::string method = "psg";
   OptionValues method_options;
-  std::string retrain;  // optional
-  std::string out;
-  std::string report;  // optional result JSON path
-  std::string html;    // optional HTML report path (include/unlearn/report/html_report.h)
-  bool force = false;
-  /// Reuse the outputs of the original and retrain model files (metrics/output_cache.h).
+  OutputFiles outputs;
+  /// Reuse the outputs of the original and retrain model files (metrics/output_cache.h; the
+  /// folder is RunContext::output_cache_dir).
   bool use_cache = true;
   /// Also measure relearn time (metrics/relearn.h) of the unlearned and retrained models.
   bool relearn = false;
@@ -68,26 +88,22 @@ struct ForgetJob {
   int64_t input_size = 0;
   /// Share of D_r (a seeded random subset) handed to the method; metrics still use all of it.
   double retain_share = 1.0;
-  std::string registry;  // run registry file that records the run; empty: none
-  /// Write the audit manifest OUT.manifest.json (include/unlearn/jobs/verify.h), with the
-  /// forgotten sample ids themselves when `manifest_ids`.
-  bool manifest = false;
-  bool manifest_ids = false;
 };
+/// Loads the model and builds the method first (so bad options and an unreadable model fail
+/// before the data are read), then the data, then runs the forget pipeline (forget.cpp).
 nlohmann::json run_forget_job(const ForgetJob& job, const RunContext& context, Observer& observer);
-/// The same on data already loaded (`job.data` then only names it in the result).
+/// The same on data already loaded (`job.selection.data` then only names it in the result):
+/// the bench cells and sweep trials.
 nlohmann::json run_forget_job(const ForgetJob& job, const DataBundle& bundle,
                               const RunContext& context, Observer& observer);
 
 /// `unlearn eval`: metrics of a model on a split, beside an optional original and retrain.
 struct EvalJob {
   std::string model;
-  std::string data = "fashion-mnist";
-  DataOptions data_options;
-  std::string forget;
-  bool allow_empty = false;
   std::string original;  // optional; also ranks samples for outliers()
   std::string retrain;   // optional
+  TorchScriptSpecFlags torchscript;
+  DataSelection selection;
   bool use_cache = true;
   /// Also measure the model's relearn time (target: the original's Acc(D_f), when given).
   bool relearn = false;

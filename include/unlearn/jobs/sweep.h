@@ -12,12 +12,9 @@
 #include "unlearn/core/observer.h"
 #include "unlearn/data/dataset.h"
 #include "unlearn/jobs/jobs.h"
+#include "unlearn/jobs/plan_run.h"
 #include "unlearn/methods/option_table.h"
 #include "unlearn/metrics/pareto.h"
-
-namespace unlearn::dist {
-class GlooGroup;
-}
 
 namespace unlearn {
 
@@ -56,15 +53,9 @@ std::vector<OptionValues> sweep_trials(const SweepPlan& plan);
 /// test set is dropped.
 DataBundle carve_validation(const DataBundle& bundle, double fraction, uint64_t seed);
 
-struct SweepJob {
-  std::string plan;
-  std::string out;  // an existing folder is resumed
-  /// A distributed sweep: trials are handed out to the group's ranks through its store, and
-  /// rank 0 writes every file (docs/distributed.md). Null: one process runs them all.
-  dist::GlooGroup* group = nullptr;
+struct SweepJob : PlanRun {
   /// Then compose the best-retaining and the best-forgetting trial (docs/compose.md).
   bool compose = false;
-  bool html = true;  // also write report.html there (include/unlearn/report/html_report.h)
 };
 
 /// Runs every trial not yet in `job.out`; writes sweep.csv, sweep.json and sweep.md there.

@@ -19,6 +19,7 @@
 
 #include "unlearn/core/context.h"
 #include "unlearn/core/observer.h"
+#include "unlearn/models/model.h"
 
 namespace unlearn {
 
@@ -38,6 +39,7 @@ struct VerifyJob {
   std::string manifest;
   /// Largest accepted difference of a recomputed metric (percentage points).
   double tolerance = 0.01;
+  TorchScriptSpecFlags torchscript;  // completes the spec of `torchscript:FILE` models
 };
 
 /// Never throws for a mismatch (each becomes a failed check); throws FormatError for a file

@@ -19,8 +19,8 @@ struct BadTeacherOptions {
   TORCH_ARG(double, epochs) = 1;  // passes over D_f ∪ the retain sample
   TORCH_ARG(double, retain_fraction) = 0.3;
   TORCH_ARG(double, temperature) = 1;
-  TORCH_ARG(UpdateOptions,
-            update) = UpdateOptions().optimizer("adam").lr(1e-4).weight_decay(0).batch(256);
+  TORCH_ARG(UpdateOptions, update) =
+      UpdateOptions().optimizer(OptimizerKind::adam).lr(1e-4).weight_decay(0).batch(256);
   TORCH_ARG(int64_t, method_seed) = 0;
 
  public:

@@ -7,7 +7,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <type_traits>
 #include <vector>
+
+#include "unlearn/core/choices.h"
 
 namespace unlearn {
 
@@ -30,6 +33,15 @@ class OptionTable {
   /// A string field restricted to `choices`.
   OptionTable& add(const std::string& flag, const std::string& help, std::string& field,
                    std::vector<std::string> choices);
+  /// An enum field; its names come from ChoiceTable<E> (core/choices.h).
+  template <class E, class = std::enable_if_t<std::is_enum_v<E>>>
+  OptionTable& add(const std::string& flag, const std::string& help, E& field) {
+    entries_.push_back(
+        {{flag, help + " (" + choice_list<E>() + ")", false, ""},
+         [&field, flag](const std::string& text) { field = parse_choice<E>(text, flag); },
+         [&field] { return nlohmann::json(choice_name(field)); }});
+    return *this;
+  }
 
   /// Sets the bound fields from `values`. Throws UsageError naming the flag for an unknown flag
   /// or a value that does not parse; `method` names the method in the message.

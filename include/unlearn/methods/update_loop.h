@@ -14,17 +14,27 @@
 #include <string>
 #include <vector>
 
+#include "unlearn/core/choices.h"
 #include "unlearn/core/context.h"
+#include "unlearn/core/data_parallel.h"
 #include "unlearn/core/observer.h"
 #include "unlearn/methods/method.h"
 #include "unlearn/methods/option_table.h"
 
 namespace unlearn {
 
+/// The optimisers a method's update can use.
+enum class OptimizerKind { sgd, adam };
+template <>
+struct ChoiceTable<OptimizerKind> {
+  static constexpr Choice<OptimizerKind> kAll[] = {{OptimizerKind::sgd, "sgd"},
+                                                   {OptimizerKind::adam, "adam"}};
+};
+
 /// Optimiser settings shared by the fine-tuning family of baselines.
-/// Example: UpdateOptions().optimizer("adam").lr(1e-4)
+/// Example: UpdateOptions().optimizer(OptimizerKind::adam).lr(1e-4)
 struct UpdateOptions {
-  TORCH_ARG(std::string, optimizer) = "sgd";  // sgd | adam
+  TORCH_ARG(OptimizerKind, optimizer) = OptimizerKind::sgd;
   TORCH_ARG(double, lr) = 0.01;
   TORCH_ARG(double, momentum) = 0.9;  // SGD only
   TORCH_ARG(double, weight_decay) = 5e-4;
@@ -38,7 +48,7 @@ struct UpdateOptions {
 /// Registers --optimizer, --lr, --momentum, --weight-decay and --batch on `table`.
 void add_update_options(OptionTable& table, UpdateOptions& options);
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::string& kind,
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(OptimizerKind kind,
                                                         const std::vector<torch::Tensor>& params,
                                                         double lr, double momentum,
                                                         double weight_decay);
@@ -65,19 +75,22 @@ struct Batch {
 Batch fetch_batch(const UnlearnData& data, const torch::Tensor& rows, torch::Device device);
 
 /// Optimiser steps needed for `epochs` passes over `rows` samples in batches of `batch`
-/// (at least 1 when rows > 0). In a data-parallel group every rank takes `batch` rows a step.
-int64_t steps_for_epochs(int64_t rows, int64_t batch, double epochs);
+/// (at least 1 when rows > 0). In a data-parallel `shard` every rank takes `batch` rows a step.
+int64_t steps_for_epochs(int64_t rows, int64_t batch, double epochs, const Shard& shard = {});
 
 /// The seed a method uses: its own --method-seed mixed with the run's --seed.
 uint64_t method_seed(int64_t option_seed, const RunContext& context);
 
-/// A deep copy of `original` on `device`, in training mode; the model a method updates.
-Model working_copy(const Model& original, torch::Device device);
+/// A deep copy of `original` on the context's device, in training mode; the model a method
+/// updates. In a data-parallel run every rank starts from rank 0's weights, and with
+/// `context.sync_batchnorm()` its batch norm takes statistics over every rank's batch.
+Model working_copy(const Model& original, const RunContext& context);
 
 /// A frozen deep copy (eval mode, no parameter gradients): a teacher or reference model.
 Model frozen_copy(const Model& original, torch::Device device);
 
-/// Puts a finished model in the state every method returns: eval mode, gradients enabled.
+/// Puts a finished model in the state every method returns: eval mode, gradients enabled, batch
+/// norm on its own rank's statistics.
 void finish_model(Model& model);
 
 /// The loss of one step plus any extra values for the trace.
@@ -86,8 +99,11 @@ struct StepLoss {
   std::map<std::string, double> values;
 };
 
-/// How run_update_loop runs.
+/// How run_update_loop runs.  Example: UpdateLoop loop(context, "finetune", 100);
 struct UpdateLoop {
+  /// Device, precision and data-parallel group from `context`.
+  UpdateLoop(const RunContext& context, std::string phase, int64_t steps);
+
   std::string phase;  // the progress label, usually the method's name
   int64_t steps = 0;
   /// Learning rate per step (0-based), or null to keep the optimiser's.
@@ -97,6 +113,8 @@ struct UpdateLoop {
   /// `step(t)` runs under autocast at this precision on `device`; the loss comes back in fp32.
   Precision precision = Precision::fp32;
   torch::Device device = torch::kCPU;
+  /// Data-parallel runs: gradients are averaged over this group before every step.
+  DataParallelGroup* group = nullptr;
 };
 
 /// Runs `loop.steps` optimiser steps on `params`: zero grads, `step(t)` builds the loss, backward,

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "unlearn/core/data_parallel.h"
 #include "unlearn/core/observer.h"
 #include "unlearn/data/dataset.h"
 #include "unlearn/metrics/clinical.h"
@@ -47,10 +48,12 @@ torch::Tensor predict_features(const Model& model, const torch::Tensor& inputs, 
 ModelOutputs compute_outputs(const Model& model, const EvalData& data, int64_t batch = 512,
                              Observer* observer = nullptr);
 
-/// compute_outputs split across a data-parallel group: each rank predicts its contiguous block
-/// of rows and every rank receives all the logits, in row order. Alone, it is compute_outputs.
-ModelOutputs compute_outputs_across_ranks(const Model& model, const EvalData& data,
-                                          int64_t batch = 512, Observer* observer = nullptr);
+/// compute_outputs split across a data-parallel `group`: each rank predicts its contiguous block
+/// of rows and every rank receives all the logits, in row order. Alone (a null group), it is
+/// compute_outputs.
+ModelOutputs compute_outputs_across_ranks(DataParallelGroup* group, const Model& model,
+                                          const EvalData& data, int64_t batch = 512,
+                                          Observer* observer = nullptr);
 
 /// The metrics of one model on one split.
 struct ModelMetrics {

@@ -12,10 +12,6 @@
 
 namespace unlearn {
 
-/// Where cached outputs live: $UNLEARN_CACHE_DIR, else $XDG_CACHE_HOME/unlearn/outputs, else
-/// ~/.cache/unlearn/outputs. Empty when none can be determined.
-std::string output_cache_dir();
-
 /// Digest of a data bundle's decoded train and test images and labels.
 std::string data_digest(const DataBundle& bundle);
 
@@ -23,6 +19,7 @@ class OutputCache {
  public:
   /// `dir` empty disables the cache.
   explicit OutputCache(std::string dir) : dir_(std::move(dir)) {}
+  bool enabled() const { return !dir_.empty(); }
   /// Outputs of the model file `model_path` on data with digest `data_key`, if cached.
   std::optional<ModelOutputs> find(const std::string& model_path,
                                    const std::string& data_key) const;

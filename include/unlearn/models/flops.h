@@ -3,6 +3,7 @@
 // close a loop comes to the machine's arithmetic limit (docs/performance.md).
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "unlearn/models/model.h"
@@ -20,6 +21,8 @@ struct ForwardCost {
 /// bound and small). Throws InvalidArgument for a network that is not a chain of supported
 /// layers (ResNet-18's residual blocks).
 ForwardCost forward_cost(const Model& model);
+/// forward_cost, or nullopt for a network that is not such a chain (its FLOPs are then unknown).
+std::optional<ForwardCost> chain_forward_cost(const Model& model);
 
 /// FLOPs (2 per multiply-accumulate) of the passes one training-style step makes over `images`:
 /// `forwards` forward passes, `input_backwards` backward passes to the input (boundary search),

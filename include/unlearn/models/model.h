@@ -11,12 +11,27 @@
 #include <string>
 #include <vector>
 
+#include "unlearn/core/data_parallel.h"
 #include "unlearn/core/precision.h"
 #include "unlearn/models/arch_options.h"
 #include "unlearn/models/input_spec.h"
 #include "unlearn/models/network.h"
 
 namespace unlearn {
+
+/// Spec values for an imported TorchScript model (`torchscript:FILE`), given on the command line
+/// (--torchscript-*). Each one set takes precedence over FILE.json and the file's own
+/// unlearn.json; unset ones (0 or empty) leave the file's value. They travel beside the model
+/// paths of a job, as DataOptions travel beside its data source.
+struct TorchScriptSpecFlags {
+  int64_t channels = 0;
+  int64_t size = 0;
+  std::vector<double> mean, std;
+  std::vector<std::string> class_names;
+  bool empty() const {
+    return channels == 0 && size == 0 && mean.empty() && std.empty() && class_names.empty();
+  }
+};
 
 /// Everything needed to rebuild a model: it is stored in every model file.
 struct ModelSpec {
@@ -61,6 +76,9 @@ class Model {
   bool is_training() const;
   /// Switches only the batch-norm layers between batch statistics (true) and running ones.
   void set_batchnorm_training(bool on);
+  /// --sync-bn: the native batch-norm layers take training-mode statistics over every rank of
+  /// `group` (null: each rank's own batch, the default).
+  void sync_batchnorm(DataParallelGroup* group);
 
   void to(const torch::Device& device);
   torch::Device device() const;
@@ -76,8 +94,9 @@ class Model {
   /// Writes a self-describing model file atomically; refuses to replace a file without `force`.
   void save(const std::string& path, bool force = false, const std::string& flag = "--out") const;
   /// Reads a model file written by save(), or a TorchScript file given as
-  /// "torchscript:FILE" (see torchscript.h). Throws IoError or FormatError naming the file.
-  static Model load(const std::string& path);
+  /// "torchscript:FILE" (see torchscript.h), whose spec `torchscript` may complete or override.
+  /// Throws IoError or FormatError naming the file.
+  static Model load(const std::string& path, const TorchScriptSpecFlags& torchscript = {});
   /// A model around a network built elsewhere (an imported TorchScript module); `module` must
   /// implement Network.
   static Model from_network(ModelSpec spec, std::shared_ptr<torch::nn::Module> module);

@@ -22,34 +22,17 @@ bool is_torchscript_path(const std::string& path);
 /// The file behind a model path: `path` without a "torchscript:" prefix (for hashing).
 std::string model_file_path(const std::string& path);
 
-/// Spec values given on the command line for imported TorchScript models (the CLI's
-/// --torchscript-* flags). Each one given takes precedence over FILE.json and the file's own
-/// unlearn.json; unset ones (0 or empty) leave the file's value.
-struct TorchScriptSpecFlags {
-  int64_t channels = 0;
-  int64_t size = 0;
-  std::vector<double> mean, std;
-  std::vector<std::string> class_names;
-  bool empty() const {
-    return channels == 0 && size == 0 && mean.empty() && std.empty() && class_names.empty();
-  }
-};
-
-/// Sets the flags every later import in this process uses (the CLI sets them once per command,
-/// as Model::load is reached from many places).
-void set_torchscript_spec_flags(TorchScriptSpecFlags flags);
-
 /// Loads a module saved with torch.jit.save (save it with PyTorch 1.13 or a format it reads).
 /// The module takes normalised N×C×S×S inputs and returns N×K logits; optional `embed(x)` and
 /// `head(f)` methods give penultimate features to the methods that need them. Its parameters
 /// keep their names, and their first components (`features`, `0`, `layer1`, ...) become the
 /// module groups. The input spec and class names come from `FILE.json` beside the file, else
 /// from the file's own `unlearn.json` extra file (written by export_torchscript), field by field
-/// overridden by set_torchscript_spec_flags:
+/// overridden by `flags` (model.h):
 ///   {"input": {"channels": 1, "size": 28, "mean": [0.5], "std": [0.5]},
 ///    "class_names": ["T-shirt/top", ...]}
 /// Throws IoError or FormatError naming the file and the missing or bad field.
-Model import_torchscript(const std::string& path);
+Model import_torchscript(const std::string& path, const TorchScriptSpecFlags& flags = {});
 
 /// Writes `model` as a TorchScript file that Python's torch.jit.load reads: forward(x) on
 /// normalised inputs, plus embed(x) and head(f), with the spec (input statistics, class names)

@@ -29,10 +29,6 @@ struct RunRecord {
   nlohmann::json details = nlohmann::json::object();  // options, seeds, versions, ...
 };
 
-/// $UNLEARN_REGISTRY, else $XDG_DATA_HOME/unlearn/registry.sqlite, else
-/// ~/.local/share/unlearn/registry.sqlite; empty when none can be determined.
-std::string default_registry_path();
-
 /// A connection to a registry file, created with its folder on first use. Safe for concurrent
 /// writers in several processes: the file is in WAL mode, each write is one immediate
 /// transaction, and a busy database is waited for (up to `busy_timeout_ms`) rather than

@@ -13,10 +13,6 @@
 
 namespace unlearn {
 
-/// Where cached models live: $UNLEARN_CACHE_DIR/models, else $XDG_CACHE_HOME/unlearn/models,
-/// else ~/.cache/unlearn/models. Empty when none can be determined.
-std::string model_cache_dir();
-
 /// Digest of one training run: the inputs and labels, the training rows, the spec's
 /// architecture, options, input spec and class names (not its provenance), the recipe and the
 /// precision of the forward passes.

@@ -8,12 +8,23 @@
 #include <cstdint>
 #include <string>
 
+#include "unlearn/core/choices.h"
 #include "unlearn/core/context.h"
 #include "unlearn/core/observer.h"
 #include "unlearn/models/model.h"
 #include "unlearn/train/checkpoint.h"
 
 namespace unlearn {
+
+/// How the learning rate falls over the steps: constant; cosine (per step, to 0); step (x0.1 at
+/// 50% and 75% of the steps).
+enum class LrSchedule { constant, cosine, step };
+template <>
+struct ChoiceTable<LrSchedule> {
+  static constexpr Choice<LrSchedule> kAll[] = {{LrSchedule::constant, "constant"},
+                                                {LrSchedule::cosine, "cosine"},
+                                                {LrSchedule::step, "step"}};
+};
 
 /// The training recipe.  Example: train_model(m, x, y, rows, TrainOptions().epochs(3).lr(0.05))
 struct TrainOptions {
@@ -22,8 +33,7 @@ struct TrainOptions {
   TORCH_ARG(double, lr) = 0.05;
   TORCH_ARG(double, momentum) = 0.9;
   TORCH_ARG(double, weight_decay) = 5e-4;
-  /// constant | cosine (per step, to 0) | step (x0.1 at 50% and 75% of the steps)
-  TORCH_ARG(std::string, schedule) = "cosine";
+  TORCH_ARG(LrSchedule, schedule) = LrSchedule::cosine;
   TORCH_ARG(uint64_t, seed) = 0;
 
  public:

@@ -85,7 +85,8 @@ TEST(CompositeSearch, MatchRetrainUsesTheRetrainsFigures) {
   const std::vector<MergeSource> sources{{&r.p.model, "keep"}, {&r.forgetting, "forget"}};
   const auto found = search_composites(
       sources, r.data, r.split, &r.forgetting,
-      CompositeSearchOptions().grid(3).goal("match-retrain").max_gap(0.0), RunContext(), quiet);
+      CompositeSearchOptions().grid(3).goal(CompositeGoal::match_retrain).max_gap(0.0),
+      RunContext(), quiet);
   // The forgetting run itself is a candidate and matches the "retrain" exactly.
   EXPECT_TRUE(found.summary["met"].get<bool>());
   // With no gap allowed, the chosen candidate's UA and MIA are exactly the retrain's.
@@ -102,7 +103,8 @@ TEST(CompositeSearch, MatchRetrainUsesTheRetrainsFigures) {
   EXPECT_NE(msg.find("needs --max-forget-acc or --retrain"), std::string::npos) << msg;
   msg = message_of<UsageError>([&] {
     search_composites(sources, r.data, r.split, nullptr,
-                      CompositeSearchOptions().goal("match-retrain"), RunContext(), quiet);
+                      CompositeSearchOptions().goal(CompositeGoal::match_retrain), RunContext(),
+                      quiet);
   });
   EXPECT_NE(msg.find("match-retrain goal needs --retrain"), std::string::npos) << msg;
 }

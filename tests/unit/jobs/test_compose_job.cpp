@@ -33,7 +33,7 @@ ComposeJob soup_job(const std::vector<std::string>& models, const std::string& o
   ComposeJob job;
   job.op = "soup";
   job.models = models;
-  job.out = out;
+  job.outputs.out = out;
   job.polish.recalibrate(false);  // no data needed
   return job;
 }
@@ -104,7 +104,7 @@ TEST(ComposeJob, UsageErrorsNameTheOptionAndNothingIsOverwritten) {
   const std::string msg = message_of<IoError>([&] { run_compose_job(again, RunContext(), quiet); });
   EXPECT_NE(msg.find("use --force"), std::string::npos) << msg;
   EXPECT_EQ(sha256_file(out), before);
-  again.force = true;
+  again.outputs.force = true;
   run_compose_job(again, RunContext(), quiet);
   EXPECT_NE(sha256_file(out), before);
 }

@@ -47,7 +47,7 @@ TEST(BoundarySearch, StaysInTheBallAndThePixelRangeAndOnTheGrid) {
   auto gen = at::detail::createCPUGenerator(1);
   auto x = torch::rand({32, 2, 1, 1}, gen);
   auto y = torch::zeros({32}, torch::kInt64);
-  for (const char* norm : {"linf", "l2"}) {
+  for (const SearchNorm norm : {SearchNorm::linf, SearchNorm::l2}) {
     auto opts = BoundarySearchOptions().epsilon(0.1).inner_steps(3).gamma(0.5).norm(norm);
     auto r = boundary_search(model, x, y, opts, 0.2, gen);
     EXPECT_GE(r.x_star.min().item<double>(), 0.0);
@@ -57,7 +57,7 @@ TEST(BoundarySearch, StaysInTheBallAndThePixelRangeAndOnTheGrid) {
     auto delta = (r.x_star - x).flatten(1);
     // Quantisation may add half a grid step.
     const double slack = 0.5 / 255.0 + 1e-6;
-    if (std::string(norm) == "linf") {
+    if (norm == SearchNorm::linf) {
       EXPECT_LE(delta.abs().max().item<double>(), 0.1 + slack);
     } else {
       EXPECT_LE(delta.norm(2, 1).max().item<double>(), 0.1 + std::sqrt(2.0) * slack);
@@ -109,18 +109,17 @@ TEST(BoundarySearch, AuthorsExactReproducesTheirArithmetic) {
 TEST(BoundarySearch, NoiseLawsHaveTheirTextbookMoments) {
   auto gen = at::detail::createCPUGenerator(3);
   auto like = torch::zeros({200000});
-  auto normal = sample_noise("normal", like, gen);
+  auto normal = sample_noise(NoiseLaw::normal, like, gen);
   EXPECT_NEAR(normal.std().item<double>(), 1.0, 0.01);
-  auto laplace = sample_noise("laplace", like, gen);
+  auto laplace = sample_noise(NoiseLaw::laplace, like, gen);
   EXPECT_NEAR(laplace.abs().mean().item<double>(), 1.0, 0.02);  // E|X| = b = 1
-  auto uniform = sample_noise("uniform", like, gen);
+  auto uniform = sample_noise(NoiseLaw::uniform, like, gen);
   EXPECT_GE(uniform.min().item<double>(), -1.0);
   EXPECT_LE(uniform.max().item<double>(), 1.0);
   EXPECT_NEAR(uniform.var().item<double>(), 1.0 / 3.0, 0.01);
-  auto cauchy = sample_noise("cauchy", like, gen);
+  auto cauchy = sample_noise(NoiseLaw::cauchy, like, gen);
   EXPECT_NEAR(cauchy.median().item<double>(), 0.0, 0.02);
   EXPECT_NEAR(cauchy.abs().median().item<double>(), 1.0, 0.03);  // quartiles at ±1
-  EXPECT_THROW(sample_noise("poisson", like, gen), InvalidArgument);
 }
 
 TEST(BoundarySearch, AGivenFirstGradientGivesTheSamePointsAsComputingIt) {
@@ -128,17 +127,17 @@ TEST(BoundarySearch, AGivenFirstGradientGivesTheSamePointsAsComputingIt) {
   auto data_gen = at::detail::createCPUGenerator(2);
   auto x = torch::rand({16, 2, 1, 1}, data_gen);
   auto y = torch::zeros({16}, torch::kInt64);
-  for (const char* reduction : {"sum", "mean"}) {
+  for (const GradientReduction reduction : {GradientReduction::sum, GradientReduction::mean}) {
     auto opts = BoundarySearchOptions().epsilon(0.1).inner_steps(2).gamma(0.3).reduction(reduction);
     auto gen_a = at::detail::createCPUGenerator(5), gen_b = at::detail::createCPUGenerator(5);
     auto computed = boundary_search(model, x, y, opts, 0.0, gen_a);
     auto given =
         boundary_search(model, x, y, opts, 0.0, gen_b, input_gradient(model, x, y, reduction));
-    EXPECT_TRUE(torch::equal(computed.x_star, given.x_star)) << reduction;
+    EXPECT_TRUE(torch::equal(computed.x_star, given.x_star)) << choice_name(reduction);
   }
   // "mean" is the per-sample gradient divided by the batch size.
-  EXPECT_TRUE(torch::allclose(input_gradient(model, x, y, "mean") * 16.0,
-                              input_gradient(model, x, y, "sum")));
+  EXPECT_TRUE(torch::allclose(input_gradient(model, x, y, GradientReduction::mean) * 16.0,
+                              input_gradient(model, x, y, GradientReduction::sum)));
   auto gen = at::detail::createCPUGenerator(0);
   EXPECT_THROW(
       boundary_search(model, x, y, BoundarySearchOptions(), 0.0, gen, torch::zeros({3, 2, 1, 1})),
@@ -148,7 +147,22 @@ TEST(BoundarySearch, AGivenFirstGradientGivesTheSamePointsAsComputingIt) {
 TEST(BoundarySearch, RejectsBadOptions) {
   EXPECT_THROW(BoundarySearchOptions().epsilon(0).validate(), InvalidArgument);
   EXPECT_THROW(BoundarySearchOptions().inner_steps(0).validate(), InvalidArgument);
-  EXPECT_THROW(BoundarySearchOptions().norm("l1").validate(), InvalidArgument);
+  EXPECT_THROW(BoundarySearchOptions().step_size(-1).validate(), UsageError);
+  EXPECT_THROW(BoundarySearchOptions().authors_exact(true).norm(SearchNorm::l2).validate(),
+               UsageError);
+}
+
+TEST(BoundarySearch, EnumOptionsParseOnceByTheirNames) {
+  EXPECT_EQ(parse_choice<SearchNorm>("l2", "norm"), SearchNorm::l2);
+  EXPECT_EQ(parse_choice<NoiseLaw>("cauchy", "noise"), NoiseLaw::cauchy);
+  EXPECT_STREQ(choice_name(GradientReduction::mean), "mean");
+  try {
+    parse_choice<SearchNorm>("l1", "norm");
+    FAIL() << "expected UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--norm: expected linf|l2, got 'l1'"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

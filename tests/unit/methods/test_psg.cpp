@@ -83,7 +83,7 @@ TEST(Psg, OneStepSearchesOfTheFrozenOriginalReuseEachSamplesGradientAfterThePass
   EXPECT_DOUBLE_EQ(result.summary["flops"].get<double>(),
                    pass_flops(cost, 40, 1, 1, 0) + pass_flops(cost, 120, 2, 0, 1));
   EXPECT_LT(forget_accuracy(result.model, p), 20.0);
-  auto current = Psg(fast_options().inner_steps(1).reference("current"))
+  auto current = Psg(fast_options().inner_steps(1).reference(BoundaryReference::current))
                      .run(p.model, p.udata, RunContext(), obs);
   EXPECT_FALSE(current.summary["gradient_cache"].get<bool>());
 }
@@ -172,29 +172,41 @@ TEST(Psg, EarlyStoppingEndsTheRunOnceTheTargetIsReached) {
 TEST(Psg, EveryLabelModeAndBatchNormModeRuns) {
   auto p = make_problem(9);
   NullObserver obs;
-  for (const char* mode : {"hard", "soft", "raw-logits"}) {
-    auto r = Psg(fast_options().passes(1).label_mode(mode).top_k(2))
+  for (const auto& mode : ChoiceTable<LabelMode>::kAll) {
+    auto r = Psg(fast_options().passes(1).label_mode(mode.value).top_k(2))
                  .run(p.model, p.udata, RunContext(), obs);
-    EXPECT_TRUE(std::isfinite(r.trace.back().values.at("total_loss"))) << mode;
+    EXPECT_TRUE(std::isfinite(r.trace.back().values.at("total_loss"))) << mode.name;
   }
-  for (const char* bn : {"train", "frozen", "recalibrate"}) {
-    for (const char* target : {"labels", "distill"}) {
-      auto r = Psg(fast_options().passes(1).bn_mode(bn).retain_weight(0.5).retain_target(target))
+  for (const auto& bn : ChoiceTable<BnMode>::kAll) {
+    for (const auto& target : ChoiceTable<RetainTarget>::kAll) {
+      auto r = Psg(fast_options().passes(1).bn_mode(bn.value).retain_weight(0.5).retain_target(
+                       target.value))
                    .run(p.model, p.udata, RunContext(), obs);
-      EXPECT_GT(r.trace.back().values.at("retain_loss"), 0.0) << bn << " " << target;
+      // Raw logits as target "probabilities" make a cross-entropy of any sign.
+      const double retain_loss = r.trace.back().values.at("retain_loss");
+      if (target.value == RetainTarget::raw_logits) {
+        EXPECT_NE(retain_loss, 0.0) << bn.name << " " << target.name;
+      } else {
+        EXPECT_GT(retain_loss, 0.0) << bn.name << " " << target.name;
+      }
+      EXPECT_EQ(r.summary["bn_mode"], bn.name);
     }
   }
-  auto r = Psg(fast_options().passes(1).reference("current").optimizer("adam"))
+  auto r = Psg(fast_options()
+                   .passes(1)
+                   .reference(BoundaryReference::current)
+                   .optimizer(OptimizerKind::adam))
                .run(p.model, p.udata, RunContext(), obs);
   EXPECT_EQ(r.trace.size(), 5u);
 }
 
 TEST(Psg, LambdaSchedulesWorkedByHand) {
   auto o = PsgOptions().lambda(1.0).lambda_rate(0.5);
-  EXPECT_DOUBLE_EQ(scheduled_lambda(o.lambda_schedule("constant"), 3, 10), 1.0);
-  EXPECT_DOUBLE_EQ(scheduled_lambda(o.lambda_schedule("inverse"), 4, 10), 0.25);
-  EXPECT_NEAR(scheduled_lambda(o.lambda_schedule("exponential"), 2, 10), std::exp(-1.0), 1e-12);
-  EXPECT_DOUBLE_EQ(scheduled_lambda(o.lambda_schedule("linear"), 5, 10), 0.5);
+  EXPECT_DOUBLE_EQ(scheduled_lambda(o.lambda_schedule(LambdaSchedule::constant), 3, 10), 1.0);
+  EXPECT_DOUBLE_EQ(scheduled_lambda(o.lambda_schedule(LambdaSchedule::inverse), 4, 10), 0.25);
+  EXPECT_NEAR(scheduled_lambda(o.lambda_schedule(LambdaSchedule::exponential), 2, 10),
+              std::exp(-1.0), 1e-12);
+  EXPECT_DOUBLE_EQ(scheduled_lambda(o.lambda_schedule(LambdaSchedule::linear), 5, 10), 0.5);
 }
 
 TEST(Registry, BoundaryShrinkIsPsgWithItsFixedConfiguration) {

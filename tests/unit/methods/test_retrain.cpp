@@ -17,12 +17,10 @@ using test::forget_accuracy;
 using test::make_problem;
 using test::retain_accuracy;
 
-/// Points UNLEARN_CACHE_DIR at a fresh folder for the test's lifetime.
+/// A fresh model-cache folder for the test's lifetime, handed to runs in their context.
 class ScopedCacheDir {
  public:
-  ScopedCacheDir() { setenv("UNLEARN_CACHE_DIR", dir_.path().c_str(), 1); }
-  ~ScopedCacheDir() { unsetenv("UNLEARN_CACHE_DIR"); }
-  std::string path() const { return dir_.path(); }
+  RunContext context() const { return RunContext().model_cache_dir(dir_.path()); }
 
  private:
   test::TempDir dir_;
@@ -35,7 +33,7 @@ TEST(Retrain, TrainsOnTheRetainSetOnlyAndNeverMutatesItsInput) {
   auto p = make_problem(1);
   Model before = p.model.clone();
   NullObserver obs;
-  auto result = Retrain(tiny_recipe()).run(p.model, p.udata, RunContext(), obs);
+  auto result = Retrain(tiny_recipe()).run(p.model, p.udata, cache.context(), obs);
   EXPECT_TRUE(test::same_state(p.model, before));
   // Never shown class 0, the retrained model cannot predict it.
   EXPECT_LT(forget_accuracy(result.model, p), 5.0);
@@ -47,12 +45,12 @@ TEST(Retrain, ASecondRunWithTheSameRecipeComesFromTheCache) {
   ScopedCacheDir cache;
   auto p = make_problem(2);
   NullObserver obs;
-  auto first = Retrain(tiny_recipe()).run(p.model, p.udata, RunContext(), obs);
-  auto second = Retrain(tiny_recipe()).run(p.model, p.udata, RunContext(), obs);
+  auto first = Retrain(tiny_recipe()).run(p.model, p.udata, cache.context(), obs);
+  auto second = Retrain(tiny_recipe()).run(p.model, p.udata, cache.context(), obs);
   EXPECT_TRUE(second.summary["cache_hit"].get<bool>());
   EXPECT_TRUE(test::same_state(first.model, second.model));
   // Another seed is another training run.
-  auto other = Retrain(tiny_recipe().train_seed(9)).run(p.model, p.udata, RunContext(), obs);
+  auto other = Retrain(tiny_recipe().train_seed(9)).run(p.model, p.udata, cache.context(), obs);
   EXPECT_FALSE(other.summary["cache_hit"].get<bool>());
   EXPECT_FALSE(test::same_state(first.model, other.model));
 }

@@ -41,7 +41,7 @@ INSTANTIATE_TEST_SUITE_P(Seeds, SalunSeeds, ::testing::Values(1, 2, 3));
 
 TEST(Salun, MaskHoldsTheRequestedShareOfTheLargestForgetGradients) {
   auto p = make_problem(4);
-  Model model = working_copy(p.model, torch::kCPU);
+  Model model = working_copy(p.model, RunContext());
   // The reference gradient, computed here in one batch over all of D_f.
   model.train(false);
   auto xf = p.data.x.index_select(0, p.udata.forget);
@@ -73,12 +73,13 @@ TEST(Salun, MaskHoldsTheRequestedShareOfTheLargestForgetGradients) {
 
 TEST(Salun, WeightsOutsideTheMaskStayExactlyUnchanged) {
   auto p = make_problem(5);
-  for (const char* optimizer : {"sgd", "adam"}) {
+  for (const auto& kind : ChoiceTable<OptimizerKind>::kAll) {
+    const char* optimizer = kind.name;
     // Strong weight decay and momentum: without masking the decay they would move every weight.
     auto options = fast_salun(0.3);
-    options.relabel().update().optimizer(optimizer).weight_decay(0.1).momentum(0.9);
-    if (std::string(optimizer) == "adam") options.relabel().update().lr(0.01);
-    Model copy = working_copy(p.model, torch::kCPU);
+    options.relabel().update().optimizer(kind.value).weight_decay(0.1).momentum(0.9);
+    if (kind.value == OptimizerKind::adam) options.relabel().update().lr(0.01);
+    Model copy = working_copy(p.model, RunContext());
     auto mask = saliency_mask(copy, p.udata, 8, 0.3, torch::kCPU);
     NullObserver obs;
     auto result = Salun(options).run(p.model, p.udata, RunContext(), obs);

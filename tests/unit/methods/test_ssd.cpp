@@ -44,7 +44,7 @@ TEST(Ssd, LeavesWeightsWithLowForgetImportanceExactlyUnchanged) {
   CollectingObserver obs;
   auto result = Ssd(opts).run(p.model, p.udata, RunContext(), obs);
 
-  Model probe = working_copy(p.model, torch::kCPU);
+  Model probe = working_copy(p.model, RunContext());
   auto all_rows = torch::cat({p.udata.forget, p.udata.retain});
   auto imp_all = fisher_importance(probe, p.udata, all_rows, 1000, 0, torch::kCPU, obs, "D");
   auto imp_f = fisher_importance(probe, p.udata, p.udata.forget, 1000, 0, torch::kCPU, obs, "D_f");

@@ -24,18 +24,6 @@ class MirrorGroup : public DataParallelGroup {
   int reductions = 0;
 };
 
-struct MirrorScope {
-  std::shared_ptr<MirrorGroup> group = std::make_shared<MirrorGroup>();
-  MirrorScope() {
-    set_data_parallel_group(group);
-    set_batchnorm_across_ranks(true);
-  }
-  ~MirrorScope() {
-    set_batchnorm_across_ranks(false);
-    set_data_parallel_group(nullptr);
-  }
-};
-
 TEST(SyncBatchNorm2d, MatchesBatchNorm2dAlone) {
   torch::manual_seed(0);
   SyncBatchNorm2d ours(3);
@@ -62,12 +50,13 @@ TEST(SyncBatchNorm2d, AcrossMirroredRanksEqualsLocalStatisticsAndGradients) {
   auto x1 = (torch::randn({4, 3, 5, 5}) * 2 + 1).requires_grad_(true);
   auto x2 = x1.detach().clone().requires_grad_(true);
   const auto probe = torch::randn({4, 3, 5, 5});
-  MirrorScope mirror;
+  MirrorGroup mirror;
+  synced->sync_over(&mirror);
   auto y1 = synced(x1);
   (y1 * probe).sum().backward();
   auto y2 = local(x2);
   (y2 * probe).sum().backward();
-  EXPECT_EQ(mirror.group->reductions, 2);  // one in the forward pass, one in the backward
+  EXPECT_EQ(mirror.reductions, 2);  // one in the forward pass, one in the backward
   EXPECT_TRUE(torch::allclose(y1, y2, 1e-5, 1e-5));
   EXPECT_TRUE(torch::allclose(x1.grad(), x2.grad(), 1e-4, 1e-5));
   EXPECT_TRUE(torch::allclose(synced->weight.grad(), local->weight.grad(), 1e-4, 1e-5));

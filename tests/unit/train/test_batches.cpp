@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "unlearn/core/context.h"
 #include "unlearn/core/data_parallel.h"
 #include "unlearn/train/batches.h"
 
@@ -63,16 +64,16 @@ TEST(DataParallel, BlocksOfRowsCoverEveryRowOnce) {
 }
 
 TEST(DataParallel, AloneEveryCollectiveIsTheIdentity) {
-  ASSERT_EQ(data_parallel_group(), nullptr);
-  EXPECT_EQ(data_parallel_shard().size, 1);
-  EXPECT_TRUE(is_writing_rank());
-  EXPECT_EQ(sum_over_ranks({1.5, 2.0}), (std::vector<double>{1.5, 2.0}));
+  ASSERT_EQ(RunContext().group(), nullptr);
+  EXPECT_EQ(shard_of(nullptr).size, 1);
+  EXPECT_TRUE(is_writing_rank(nullptr));
+  EXPECT_EQ(sum_over_ranks(nullptr, {1.5, 2.0}), (std::vector<double>{1.5, 2.0}));
   auto p = torch::ones({3}, torch::requires_grad());
   p.mutable_grad() = torch::full({3}, 2.0);
-  average_gradients({p});
+  average_gradients(nullptr, {p});
   EXPECT_TRUE(torch::equal(p.grad(), torch::full({3}, 2.0)));
   const auto local = torch::arange(6).view({3, 2});
-  EXPECT_TRUE(torch::equal(gather_row_blocks(local, 3), local));
+  EXPECT_TRUE(torch::equal(gather_row_blocks(nullptr, local, 3), local));
 }
 
 }  // namespace

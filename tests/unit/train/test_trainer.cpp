@@ -37,11 +37,11 @@ TEST(BatchStream, DropLastSkipsTheShortRemainder) {
 }
 
 TEST(Schedule, CosineAndStepValuesWorkedByHand) {
-  auto o = TrainOptions().lr(0.1).schedule("cosine");
+  auto o = TrainOptions().lr(0.1).schedule(LrSchedule::cosine);
   EXPECT_DOUBLE_EQ(scheduled_lr(o, 0, 100), 0.1);
   EXPECT_NEAR(scheduled_lr(o, 50, 100), 0.05, 1e-12);  // cos(pi/2) = 0
   EXPECT_NEAR(scheduled_lr(o, 100, 100), 0.0, 1e-12);
-  o.schedule("step");
+  o.schedule(LrSchedule::step);
   EXPECT_DOUBLE_EQ(scheduled_lr(o, 49, 100), 0.1);
   EXPECT_NEAR(scheduled_lr(o, 60, 100), 0.01, 1e-12);
   EXPECT_NEAR(scheduled_lr(o, 80, 100), 0.001, 1e-12);
@@ -90,7 +90,7 @@ TEST(Trainer, NanLossStopsWithTheStepNumber) {
 TEST(Trainer, RejectsBadRecipes) {
   EXPECT_THROW(TrainOptions().epochs(0).validate(), InvalidArgument);
   EXPECT_THROW(TrainOptions().lr(-1).validate(), InvalidArgument);
-  EXPECT_THROW(TrainOptions().schedule("warp").validate(), InvalidArgument);
+  EXPECT_THROW(parse_choice<LrSchedule>("warp", "schedule"), UsageError);
 }
 
 TEST(BatchNorm, RecalibrationRecomputesRunningStatisticsOnTheChosenRows) {

@@ -1,83 +1,18 @@
-#include "job_support.h"
+#include "evaluation.h"
 
-#include <ctime>
-#include <filesystem>
 #include <functional>
 #include <future>
 #include <optional>
 
-#include "unlearn/core/error.h"
 #include "unlearn/core/sha256.h"
-#include "unlearn/jobs/reference_scorer.h"
 #include "unlearn/metrics/divergence.h"
-#include "unlearn/models/torchscript.h"
-#include "unlearn/report/html_report.h"
+#include "unlearn/metrics/relearn.h"
 #include "unlearn/report/result.h"
 
-namespace unlearn::job_support {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
-void record_run(const std::string& registry, RunRecord run) {
-  if (registry.empty()) return;
-  try {
-    run.model_sha256 = sha256_file(run.model_path);
-    if (run.created.empty()) run.created = utc_now();
-    Registry(registry).add(run);
-  } catch (const Error& e) {
-    throw IoError(detail::concat(run.model_path, " was written, but the run registry could not ",
-                                 "record the run (use --no-registry to skip it): ", e.what()));
-  }
-}
-
-std::optional<double> recorded_train_seconds(const std::string& registry, const std::string& path) {
-  if (registry.empty() || !std::filesystem::exists(registry)) return std::nullopt;
-  try {
-    for (const RunRecord& run :
-         Registry(registry).runs_making(sha256_file(model_file_path(path)))) {
-      if (run.command == "train" && run.metrics.contains("time_s")) {
-        return run.metrics["time_s"].get<double>();
-      }
-    }
-  } catch (const std::exception&) {
-    // Only an annotation of the result: an unreadable registry does not fail the run.
-  }
-  return std::nullopt;
-}
-
-std::string device_name(const RunContext& context) { return context.device().str(); }
-
-/// Checks that a model can be applied to a data source.
-void check_compatible(const Model& model, const DataBundle& bundle, const std::string& path) {
-  const int64_t k = bundle.train.num_classes();
-  UNLEARN_CHECK(model.num_classes() == k, path, ": model has ", model.num_classes(),
-                " classes but data '", bundle.source, "' has ", k);
-}
-
-/// `reference` ranks samples for outliers(); `reference_flag` names where it comes from.
-Split split_for(const std::string& expression, const DataBundle& bundle, bool allow_empty,
-                const char* flag, const Model* reference, const char* reference_flag) {
-  UNLEARN_CHECK_AS(UsageError, !expression.empty(), flag, " is required");
-  const Selection selection = Selection::parse(expression);
-  UNLEARN_CHECK_AS(UsageError, reference != nullptr || !selection.uses_outliers(), flag,
-                   ": outliers() ranks samples with a reference model; give ", reference_flag);
-  std::optional<ModelOutlierScorer> scorer;
-  if (reference != nullptr) scorer.emplace(*reference);
-  return make_split(selection, bundle,
-                    SplitOptions().allow_empty(allow_empty).scorer(scorer ? &*scorer : nullptr));
-}
+namespace unlearn::internal {
 
 CacheUse open_cache(bool enabled, const DataBundle& bundle, const OutputCache& cache) {
-  if (!enabled || output_cache_dir().empty()) return {};
+  if (!enabled || !cache.enabled()) return {};
   return {&cache, data_digest(bundle)};
 }
 
@@ -155,13 +90,11 @@ std::map<std::string, Evaluated> evaluate_entries(const std::vector<EntryRequest
 
 Evaluated evaluate_entry(const Model& model, const std::string& path, const EvalData& data,
                          const Split& split, const RunContext& context, Observer& observer,
-                         const CacheUse& cached, const ModelOutputs* known) {
-  const std::vector<EntryRequest> one{{"model", &model, path, &data, cached, known}};
+                         const CacheUse& cached) {
+  const std::vector<EntryRequest> one{{"model", &model, path, &data, cached}};
   return std::move(evaluate_entries(one, split, context, observer).at("model"));
 }
 
-/// Writes into `result` what needs every model's outputs: each model's output divergence from
-/// the retrain (when there is one), the Avg-gaps and the two goals.
 void add_comparisons(nlohmann::json& result, const std::map<std::string, Evaluated>& models,
                      const Split& split) {
   for (const auto& [role, evaluated] : models) result["models"][role] = evaluated.entry;
@@ -176,23 +109,16 @@ void add_comparisons(nlohmann::json& result, const std::map<std::string, Evaluat
   result["goals"] = goal_entry(result);
 }
 
-void write_run_html(const std::string& html, const std::string& report, const std::string& out,
-                    const nlohmann::json& result, bool force) {
-  if (html.empty()) return;
-  const std::string label = std::filesystem::path(report.empty() ? out : report).stem().string();
-  write_html_report(html, {{label, result}}, force, "--html");
+void add_relearn(bool enabled, nlohmann::json& result, const std::string& role, const Model& model,
+                 const EvalData& data, const Split& split, const RunContext& context) {
+  if (!enabled || split.train.forget.numel() == 0) return;
+  const auto& original =
+      result["models"].contains("original") ? result["models"]["original"] : result["models"][role];
+  const double target = 100.0 - original["metrics"].value("UA", 0.0);
+  const auto r = relearn_steps(model, data.train_inputs, data.train_labels, split.train.forget,
+                               target, RelearnOptions().seed(context.seed()));
+  result["models"][role]["relearn"] = {
+      {"steps", r.steps}, {"reached", r.reached}, {"accuracy", r.accuracy}, {"target", target}};
 }
 
-/// Eval data in `model`'s input format, reusing `shared` when the input specs agree.
-const EvalData& eval_data_for(const Model& model, const Model& reference, const EvalData& shared,
-                              const DataBundle& bundle, std::optional<EvalData>& storage) {
-  const auto& a = model.spec().input;
-  const auto& b = reference.spec().input;
-  if (a.channels == b.channels && a.size == b.size && a.mean == b.mean && a.std == b.std) {
-    return shared;
-  }
-  storage = make_eval_data(bundle, a);
-  return *storage;
-}
-
-}  // namespace unlearn::job_support
+}  // namespace unlearn::internal

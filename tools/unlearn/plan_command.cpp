@@ -1,0 +1,30 @@
+#include "plan_command.h"
+
+#include "distributed.h"
+
+namespace unlearn::cli {
+
+CLI::App* add_plan_command(CLI::App& app, const PlanCommand& command,
+                           const std::shared_ptr<PlanRun>& run,
+                           std::function<void(const RunContext&, bool quiet)> body) {
+  auto* sub = app.add_subcommand(command.name, command.description);
+  auto common = std::make_shared<CommonOptions>();
+  sub->add_option("plan", run->plan, command.plan_help)->required();
+  sub->add_option("--out", run->out, command.out_help)->required();
+  add_common_options(sub, *common);
+  auto no_report = std::make_shared<bool>(false);
+  sub->add_flag("--no-report", *no_report, "write no HTML report (report.html in --out)");
+  auto dist_options = std::make_shared<dist::DistOptions>();
+  add_dist_options(sub, *dist_options, /*sync_bn=*/false);
+  sub->callback([=] {
+    run_as_rank(*dist_options, *common, /*data_parallel=*/false,
+                [&](const RunContext& context, dist::GlooGroup* group) {
+                  run->group = group;
+                  run->html = !*no_report;
+                  body(context, common->quiet);
+                });
+  });
+  return sub;
+}
+
+}  // namespace unlearn::cli

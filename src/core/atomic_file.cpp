@@ -35,7 +35,7 @@ void write_atomically(const std::string& path, bool force, const std::string& fl
     if (ec)
       throw IoError(
           detail::concat(flag, ": cannot rename '", tmp, "' to '", path, "': ", ec.message()));
-  } catch (...) {
+  } catch (...) {  // any failure: remove the temporary file, then rethrow
     std::error_code ignored;
     fs::remove(tmp, ignored);
     throw;

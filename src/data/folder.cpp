@@ -93,7 +93,7 @@ void for_each_file(int64_t n, const Body& body) {
     for (int64_t i = begin; i < end && i < first_bad.load(); ++i) {
       try {
         body(i);
-      } catch (...) {
+      } catch (...) {  // a worker thread's error, rethrown after the loop
         const std::lock_guard<std::mutex> lock(mutex);
         if (i < first_bad.load()) {
           first_bad = i;
@@ -115,9 +115,9 @@ void with_sheet_line(const FolderSample& sample, const Read& read) {
   }
   try {
     read();
-  } catch (const FormatError& e) {
+  } catch (const FormatError& e) {  // adds the sample's location
     throw FormatError(detail::concat("read_folder: ", sample.where, ": ", e.what()));
-  } catch (const IoError& e) {
+  } catch (const IoError& e) {  // adds the sample's location
     throw IoError(detail::concat("read_folder: ", sample.where, ": ", e.what()));
   }
 }

@@ -73,7 +73,7 @@ GlooGroup::GlooGroup(DistOptions options) : options_(std::move(options)) {
     pg_options->devices.push_back(gloo_device(options_.master_addr));
     group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, options_.rank, options_.world_size,
                                                          pg_options);
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // c10d's errors, with the rank and the rendezvous address
     throw Error(detail::concat(
         "rank ", options_.rank, " of ", options_.world_size, ": cannot join the group at ", where,
         " (MASTER_ADDR:MASTER_PORT) within ", options_.timeout_s, " s: ", first_line(e.what())));
@@ -114,7 +114,7 @@ std::string GlooGroup::text_or_empty(const std::string& key) {
 void GlooGroup::announce_failure(const std::string& message) noexcept {
   try {
     set_text(failure_key(options_.rank), first_line(message));
-  } catch (...) {
+  } catch (...) {  // best effort: must not hide the failure being announced
   }
 }
 
@@ -138,7 +138,7 @@ std::string GlooGroup::describe_lost_ranks() {
       }
     }
     return lost.empty() ? std::string() : "lost " + lost + " (its heartbeat stopped)";
-  } catch (const std::exception&) {
+  } catch (const std::exception&) {  // a store that cannot be read means rank 0 is gone
     return detail::concat("lost rank 0 (the rendezvous store it served at ", options_.master_addr,
                           ":", options_.master_port, " is gone)");
   }
@@ -156,7 +156,7 @@ void GlooGroup::collective(const char* what, Start&& start) {
   try {
     auto work = start();
     work->wait(std::chrono::seconds(options_.timeout_s));
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // c10d's errors, naming the lost rank
     peer_lost(what, e.what());
   }
 }
@@ -199,9 +199,9 @@ std::vector<uint8_t> GlooGroup::wait_for_key(const std::string& key, int writer)
         last_beat = beat;
         last_change = Clock::now();
       }
-    } catch (const Error&) {
+    } catch (const Error&) {  // already ours: it names the lost rank
       throw;
-    } catch (const std::exception& e) {
+    } catch (const std::exception& e) {  // the store's errors, naming rank 0
       throw Error(detail::concat("rank ", options_.rank, ": lost rank 0 (the rendezvous store at ",
                                  options_.master_addr, ":", options_.master_port,
                                  " is gone): ", first_line(e.what())));

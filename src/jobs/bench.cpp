@@ -52,7 +52,7 @@ BenchMethod read_method(const std::string& path, const YAML::Node& node) {
   const YAML::Node& where = node.IsMap() && node["method"] ? node["method"] : node;
   try {
     make_method(m.method, m.options);  // unknown methods, options and values fail here
-  } catch (const Error& e) {
+  } catch (const Error& e) {           // names the plan file and line
     plan_error(path, where, detail::concat("method '", m.method, "': ", e.what()));
   }
   check_name(path, where, m.label, "method label");
@@ -154,7 +154,7 @@ BenchPlan read_bench_plan(const std::string& path) {
     }
     try {
       Selection::parse(scenario.forget);
-    } catch (const Error& e) {
+    } catch (const Error& e) {  // names the plan file and line
       plan_error(path, s["forget"], detail::concat("scenario '", scenario.name, "': ", e.what()));
     }
     plan.scenarios.push_back(scenario);
@@ -184,7 +184,7 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
   for (const auto& scenario : plan.scenarios) {
     try {  // unknown columns and empty selections show only against the data
       make_split(Selection::parse(scenario.forget), bundle, SplitOptions());
-    } catch (const Error& e) {
+    } catch (const Error& e) {  // names the plan file and line
       throw UsageError(detail::concat(job.plan, ":", scenario.line, ": scenario '", scenario.name,
                                       "': ", e.what()));
     }

@@ -45,7 +45,7 @@ nlohmann::json read_json_or_null(const std::string& path) {
   if (!fs::exists(path)) return nullptr;
   try {
     return read_result(path);
-  } catch (const Error&) {
+  } catch (const Error&) {  // an unreadable result means the cell is redone
     return nullptr;
   }
 }

@@ -68,7 +68,7 @@ template <class T>
 T number(const std::string& path, const YAML::Node& node, const std::string& what) {
   try {
     return node.as<T>();
-  } catch (const YAML::Exception&) {
+  } catch (const YAML::Exception&) {  // yaml-cpp's conversion error, with the file and line
     plan_error(path, node, what + ": expected a number, got '" + node.as<std::string>("") + "'");
   }
 }
@@ -102,7 +102,7 @@ inline void read_recipe_section(const std::string& path, const YAML::Node& node,
   if (node["schedule"]) r.schedule(choice<LrSchedule>(path, node["schedule"], "recipe.schedule"));
   try {
     r.validate();
-  } catch (const Error& e) {
+  } catch (const Error& e) {  // names the plan file and line
     plan_error(path, node, std::string("recipe: ") + e.what());
   }
 }
@@ -123,9 +123,9 @@ inline OptionValues read_options(const std::string& path, const YAML::Node& node
 inline YAML::Node load_plan(const std::string& path, const std::string& what) {
   try {
     return YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
+  } catch (const YAML::BadFile&) {  // yaml-cpp's errors as usage errors naming the file
     throw UsageError(detail::concat(what, ": cannot open '", path, "'"));
-  } catch (const YAML::Exception& e) {
+  } catch (const YAML::Exception& e) {  // with the line
     throw UsageError(detail::concat(path, ":", e.mark.line + 1, ": ", e.msg));
   }
 }

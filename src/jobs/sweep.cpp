@@ -99,7 +99,7 @@ SweepPlan read_sweep_plan(const std::string& path) {
   plan.forget = scalar(path, root["forget"], "forget");
   try {
     Selection::parse(plan.forget);
-  } catch (const Error& e) {
+  } catch (const Error& e) {  // names the plan file and line
     plan_error(path, root["forget"], std::string("forget: ") + e.what());
   }
   if (root["validation"]) {
@@ -146,7 +146,7 @@ SweepPlan read_sweep_plan(const std::string& path) {
       values[flag] = value;
       try {
         make_method(plan.method, values);
-      } catch (const Error& e) {
+      } catch (const Error& e) {  // names the plan file and line
         plan_error(path, kv.first, detail::concat("method '", plan.method, "': ", e.what()));
       }
     }
@@ -154,7 +154,7 @@ SweepPlan read_sweep_plan(const std::string& path) {
   }
   try {
     make_method(plan.method, plan.fixed);
-  } catch (const Error& e) {
+  } catch (const Error& e) {  // names the plan file and line
     plan_error(path, root["method"], detail::concat("method '", plan.method, "': ", e.what()));
   }
   return plan;
@@ -226,7 +226,7 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
     // so it is checked when the retrain is made.
     const Selection selection = Selection::parse(plan.forget);
     if (!selection.uses_outliers()) make_split(selection, bundle, SplitOptions());
-  } catch (const Error& e) {
+  } catch (const Error& e) {  // names the plan file
     throw UsageError(detail::concat(job.plan, ": forget: ", e.what()));
   }
   const std::string data_label = plan.data + " (validation split)";

@@ -15,56 +15,69 @@ std::string bad_value(const std::string& flag, const std::string& text, const ch
 
 }  // namespace
 
-OptionTable& OptionTable::add(const std::string& flag, const std::string& help, double& field) {
-  entries_.push_back({{flag, help, false, ""},
-                      [&field, flag](const std::string& text) {
-                        const auto v = parse_real(text);
-                        if (!v) throw UsageError(bad_value(flag, text, "a number"));
-                        field = *v;
-                      },
-                      [&field] { return nlohmann::json(field); }});
+OptionTable& OptionTable::add_entry(const std::string& flag, const std::string& help,
+                                    bool is_switch, std::function<void(const std::string&)> set,
+                                    std::function<nlohmann::json()> get) {
+  Entry entry;
+  entry.doc.flag = flag;
+  entry.doc.help = help;
+  entry.doc.is_switch = is_switch;
+  entry.set = std::move(set);
+  entry.get = std::move(get);
+  entries_.push_back(std::move(entry));
   return *this;
+}
+
+OptionTable& OptionTable::add(const std::string& flag, const std::string& help, double& field) {
+  return add_entry(
+      flag, help, false,
+      [&field, flag](const std::string& text) {
+        const auto v = parse_real(text);
+        if (!v) throw UsageError(bad_value(flag, text, "a number"));
+        field = *v;
+      },
+      [&field] { return nlohmann::json(field); });
 }
 
 OptionTable& OptionTable::add(const std::string& flag, const std::string& help, int64_t& field) {
-  entries_.push_back({{flag, help, false, ""},
-                      [&field, flag](const std::string& text) {
-                        const auto v = parse_integer(text);
-                        if (!v) throw UsageError(bad_value(flag, text, "an integer"));
-                        field = *v;
-                      },
-                      [&field] { return nlohmann::json(field); }});
-  return *this;
+  return add_entry(
+      flag, help, false,
+      [&field, flag](const std::string& text) {
+        const auto v = parse_integer(text);
+        if (!v) throw UsageError(bad_value(flag, text, "an integer"));
+        field = *v;
+      },
+      [&field] { return nlohmann::json(field); });
 }
 
 OptionTable& OptionTable::add(const std::string& flag, const std::string& help, bool& field) {
-  entries_.push_back({{flag, help, true, ""},
-                      [&field, flag](const std::string& text) {
-                        if (text == "true" || text == "1" || text == "on") {
-                          field = true;
-                        } else if (text == "false" || text == "0" || text == "off") {
-                          field = false;
-                        } else {
-                          throw UsageError(bad_value(flag, text, "true or false"));
-                        }
-                      },
-                      [&field] { return nlohmann::json(field); }});
-  return *this;
+  return add_entry(
+      flag, help, true,
+      [&field, flag](const std::string& text) {
+        if (text == "true" || text == "1" || text == "on") {
+          field = true;
+        } else if (text == "false" || text == "0" || text == "off") {
+          field = false;
+        } else {
+          throw UsageError(bad_value(flag, text, "true or false"));
+        }
+      },
+      [&field] { return nlohmann::json(field); });
 }
 
 OptionTable& OptionTable::add(const std::string& flag, const std::string& help, std::string& field,
                               std::vector<std::string> choices) {
   std::string list;
   for (const auto& c : choices) list += (list.empty() ? "" : "|") + c;
-  entries_.push_back({{flag, help + " (" + list + ")", false, ""},
-                      [&field, flag, choices, list](const std::string& text) {
-                        if (std::find(choices.begin(), choices.end(), text) == choices.end()) {
-                          throw UsageError(bad_value(flag, text, list.c_str()));
-                        }
-                        field = text;
-                      },
-                      [&field] { return nlohmann::json(field); }});
-  return *this;
+  return add_entry(
+      flag, help + " (" + list + ")", false,
+      [&field, flag, choices, list](const std::string& text) {
+        if (std::find(choices.begin(), choices.end(), text) == choices.end()) {
+          throw UsageError(bad_value(flag, text, list.c_str()));
+        }
+        field = text;
+      },
+      [&field] { return nlohmann::json(field); });
 }
 
 void OptionTable::apply(const OptionValues& values, const std::string& method) const {

@@ -44,8 +44,8 @@ std::optional<ModelOutputs> OutputCache::find(const std::string& model_path,
     torch::load(tensors, path);
     if (tensors.size() != 2) return std::nullopt;
     return ModelOutputs{tensors[0], tensors[1]};
-  } catch (const c10::Error&) {
-    return std::nullopt;  // a damaged entry is recomputed and replaced
+  } catch (const c10::Error&) {  // LibTorch's reader fails on a damaged entry
+    return std::nullopt;         // a damaged entry is recomputed and replaced
   }
 }
 
@@ -73,8 +73,8 @@ std::optional<nlohmann::json> OutputCache::find_entry(const std::string& model_p
   if (!in) return std::nullopt;
   try {
     return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;  // a damaged entry is recomputed and replaced
+  } catch (const nlohmann::json::exception&) {  // a damaged entry is a miss
+    return std::nullopt;                        // a damaged entry is recomputed and replaced
   }
 }
 

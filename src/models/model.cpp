@@ -39,7 +39,7 @@ T field(const nlohmann::json& j, const char* key, const std::string& where) {
   if (!j.contains(key)) throw FormatError(detail::concat(where, ": model spec lacks '", key, "'"));
   try {
     return j.at(key).get<T>();
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const nlohmann::json::exception& e) {  // naming the file and the field
     throw FormatError(detail::concat(where, ": model spec field '", key, "': ", e.what()));
   }
 }
@@ -253,7 +253,7 @@ Model Model::load(const std::string& path, const TorchScriptSpecFlags& torchscri
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);
-  } catch (const c10::Error& e) {
+  } catch (const c10::Error& e) {  // LibTorch's reader errors, naming the file
     throw FormatError(
         detail::concat(path, ": not a readable model file (", e.what_without_backtrace(), ")"));
   } catch (const std::exception& e) {  // LibTorch's reader also throws plain exceptions
@@ -271,7 +271,7 @@ Model Model::load(const std::string& path, const TorchScriptSpecFlags& torchscri
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(spec_text.toStringRef());
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const nlohmann::json::exception& e) {  // naming the file
     throw FormatError(detail::concat(path, ": model spec is not valid JSON: ", e.what()));
   }
   ModelSpec spec = ModelSpec::from_json(j, path);
@@ -296,7 +296,7 @@ Model Model::load(const std::string& path, const TorchScriptSpecFlags& torchscri
   try {
     archive.read("state", state);
     model.module_->load(state);
-  } catch (const c10::Error& e) {
+  } catch (const c10::Error& e) {  // naming the file and the tensor
     throw FormatError(
         detail::concat(path, ": weights do not match the spec (", e.what_without_backtrace(), ")"));
   }

@@ -119,10 +119,10 @@ tj::Module load_script(std::istream& in, const std::string& where, tj::ExtraFile
   tj::setGraphExecutorOptimize(false);
   try {
     return tj::load(in, torch::kCPU, extra);
-  } catch (const c10::Error& e) {
+  } catch (const c10::Error& e) {  // LibTorch's reader errors, naming the file
     throw FormatError(detail::concat(where, ": not a readable TorchScript file (",
                                      e.what_without_backtrace(), ")"));
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // its reader also throws plain exceptions
     throw FormatError(detail::concat(where, ": not a readable TorchScript file (", e.what(), ")"));
   }
 }
@@ -135,7 +135,7 @@ T spec_field(const nlohmann::json& j, const char* key, const std::string& where)
   }
   try {
     return j.at(key).get<T>();
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const nlohmann::json::exception& e) {  // naming the file and the field
     throw FormatError(detail::concat(where, ": TorchScript spec field '", key, "': ", e.what()));
   }
 }
@@ -161,7 +161,7 @@ ModelSpec imported_spec(const nlohmann::json& j, const std::string& where) {
                      .width(1.0);
   try {
     spec.input.validate();
-  } catch (const Error& e) {
+  } catch (const Error& e) {  // naming the file
     throw FormatError(detail::concat(where, ": TorchScript spec: ", e.what()));
   }
   return spec;
@@ -353,14 +353,14 @@ Model import_torchscript(const std::string& path, const TorchScriptSpecFlags& fl
     where = beside;
     try {
       j = nlohmann::json::parse(spec_in);
-    } catch (const nlohmann::json::exception& e) {
+    } catch (const nlohmann::json::exception& e) {  // naming the file
       throw FormatError(detail::concat(beside, ": not valid JSON: ", e.what()));
     }
   } else if (!extra[kSpecFile].empty()) {
     where = path + " (" + kSpecFile + ")";
     try {
       j = nlohmann::json::parse(extra[kSpecFile]);
-    } catch (const nlohmann::json::exception& e) {
+    } catch (const nlohmann::json::exception& e) {  // naming the file
       throw FormatError(detail::concat(where, ": not valid JSON: ", e.what()));
     }
   } else if (flags.empty()) {
@@ -390,7 +390,7 @@ Model import_torchscript(const std::string& path, const TorchScriptSpecFlags& fl
     torch::NoGradGuard no_grad;
     probe = model.logits(torch::zeros(
         {2, model.spec().input.channels, model.spec().input.size, model.spec().input.size}));
-  } catch (const c10::Error& e) {
+  } catch (const c10::Error& e) {  // naming the file and the input it was given
     throw FormatError(detail::concat(path, ": forward fails on a ", model.spec().input.channels,
                                      "x", model.spec().input.size, "x", model.spec().input.size,
                                      " input (", e.what_without_backtrace(), ")"));

@@ -111,11 +111,11 @@ Registry::Registry(const std::string& path, int busy_timeout_ms) : path_(path) {
     try {
       execute(kSchema);
       execute("COMMIT");
-    } catch (...) {
+    } catch (...) {  // any failure: roll back, then rethrow
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
     }
-  } catch (...) {
+  } catch (...) {  // any failure: close the handle, then rethrow
     sqlite3_close(db_);
     db_ = nullptr;
     throw;
@@ -163,7 +163,7 @@ int64_t Registry::add(const RunRecord& run) {
     }
     execute("COMMIT");
     return id;
-  } catch (...) {
+  } catch (...) {  // any failure: roll back, then rethrow
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }

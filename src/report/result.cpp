@@ -134,11 +134,8 @@ void add_avg_gaps(nlohmann::json& result) {
     for (auto jt = it.value()["metrics"].begin(); jt != it.value()["metrics"].end(); ++jt) {
       m[jt.key()] = jt.value().get<double>();
     }
-    try {
-      it.value()["avg_gap"] = avg_gap(m, re_map);
-    } catch (const InvalidArgument&) {
-      // A metric is undefined (e.g. an empty forget set): no gap to report.
-    }
+    // A metric may be undefined (UA of an empty forget set): then there is no gap to report.
+    if (const auto gap = avg_gap_if_defined(m, re_map)) it.value()["avg_gap"] = *gap;
   }
   for (const char* role : {"unlearned", "model"}) {
     if (result["models"].contains(role) && result["models"][role].contains("avg_gap")) {
@@ -303,7 +300,8 @@ nlohmann::json read_result(const std::string& path) {
   if (!in) throw IoError(detail::concat("cannot open result file '", path, "'"));
   try {
     return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (
+      const nlohmann::json::parse_error& e) {  // the JSON parser's error, naming the file and byte
     throw FormatError(detail::concat(path, ": not valid JSON at byte ", e.byte, ": ", e.what()));
   }
 }

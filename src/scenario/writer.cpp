@@ -136,7 +136,7 @@ void write_image_folder(const DataBundle& bundle, const std::string& out,
     classes.close();
     if (fs::exists(target, ec)) fs::remove_all(target);  // check_output_path allowed it: --force
     fs::rename(staging, target);
-  } catch (...) {
+  } catch (...) {  // any failure: remove the half-written folder, then rethrow
     fs::remove_all(staging, ec);
     throw;
   }

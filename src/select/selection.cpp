@@ -524,7 +524,7 @@ class Parser {
     }
     try {
       node.regex = std::make_shared<const std::regex>(pattern.text, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
+    } catch (const std::regex_error& e) {  // the regex library's error, at the expression's column
       throw error_at(
           text_, pattern.pos,
           detail::concat("bad regular expression '", pattern.text, "' (", e.what(), ")"));

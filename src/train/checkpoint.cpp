@@ -74,7 +74,7 @@ std::optional<LoopState> load_checkpoint(const Checkpointing& checkpointing, Mod
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // LibTorch's reader errors, naming the checkpoint
     throw FormatError(detail::concat(path, ": not a readable checkpoint (", e.what(), ")"));
   }
   if (read_string(archive, kFormatKey, path) != kFormatValue) {
@@ -83,7 +83,7 @@ std::optional<LoopState> load_checkpoint(const Checkpointing& checkpointing, Mod
   nlohmann::json config;
   try {
     config = nlohmann::json::parse(read_string(archive, "config", path));
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const nlohmann::json::exception& e) {  // naming the checkpoint
     throw FormatError(
         detail::concat(path, ": checkpoint configuration is not JSON (", e.what(), ")"));
   }
@@ -115,7 +115,7 @@ std::optional<LoopState> load_checkpoint(const Checkpointing& checkpointing, Mod
     at::Generator generator = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(generator.mutex());
     generator.set_state(rng);
-  } catch (const c10::Error& e) {
+  } catch (const c10::Error& e) {  // naming the checkpoint and what differs
     throw FormatError(detail::concat(path, ": checkpoint does not fit this run (",
                                      e.what_without_backtrace(), ")"));
   }

@@ -38,8 +38,8 @@ std::optional<Model> ModelCache::find(const std::string& key) const {
   if (!enabled() || !fs::exists(path(key))) return std::nullopt;
   try {
     return Model::load(path(key));
-  } catch (const Error&) {
-    return std::nullopt;  // a damaged entry is a miss; it is replaced by the next store
+  } catch (const Error&) {  // a damaged entry is a miss
+    return std::nullopt;    // a damaged entry is a miss; it is replaced by the next store
   }
 }
 

@@ -6,7 +6,6 @@
 #include <cctype>
 #include <cstdio>
 #include <map>
-#include <optional>
 
 #include "unlearn/core/error.h"
 
@@ -21,62 +20,6 @@ bool is_meta(const std::string& key) {
 
 bool is_flag(const CLI::Option* opt) { return opt->get_expected_max() == 0; }
 bool is_list(const CLI::Option* opt) { return opt->get_items_expected_max() > 1; }
-
-std::string where(const ConfigEntry& e) {
-  return detail::concat("--config ", e.file, ": line ", e.line, ": ");
-}
-
-// YAML 1.1's booleans, as yaml-cpp reads them.
-std::optional<bool> yaml_bool(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (text == "true" || text == "yes" || text == "on") return true;
-  if (text == "false" || text == "no" || text == "off") return false;
-  return std::nullopt;
-}
-
-void read_file(const std::string& path, std::vector<ConfigEntry>& entries) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw UsageError(detail::concat("--config: cannot open '", path, "'"));
-  } catch (const YAML::Exception& e) {
-    throw UsageError(detail::concat("--config ", path, ": line ", e.mark.line + 1, ": ", e.msg));
-  }
-  if (!root || root.IsNull()) return;
-  if (!root.IsMap()) {
-    throw UsageError(detail::concat("--config ", path, ": line ", root.Mark().line + 1,
-                                    ": expected a mapping of option names to values"));
-  }
-  for (const auto& kv : root) {
-    ConfigEntry entry;
-    entry.file = path;
-    entry.line = kv.first.Mark().line + 1;
-    if (!kv.first.IsScalar()) throw UsageError(where(entry) + "expected an option name");
-    entry.key = kv.first.Scalar();
-    const YAML::Node& v = kv.second;
-    if (v.IsScalar()) {
-      entry.values.push_back(v.Scalar());
-      entry.quoted = v.Tag() == "!";  // yaml-cpp's tag of a quoted scalar; "?" when plain
-    } else if (v.IsSequence()) {
-      entry.list = true;
-      for (const auto& item : v) {
-        if (!item.IsScalar()) {
-          throw UsageError(detail::concat(where(entry), "key '", entry.key,
-                                          "': expected a list of plain values"));
-        }
-        entry.values.push_back(item.Scalar());
-      }
-    } else if (v.IsNull()) {
-      throw UsageError(detail::concat(where(entry), "key '", entry.key, "' has no value"));
-    } else {
-      throw UsageError(
-          detail::concat(where(entry), "key '", entry.key, "': expected a value or a list"));
-    }
-    entries.push_back(std::move(entry));
-  }
-}
 
 CLI::App* named_subcommand(CLI::App& app, const std::string& name) {
   auto found = app.get_subcommands([&](CLI::App* s) { return s->get_name() == name; });
@@ -111,7 +54,7 @@ void check_values(CLI::Option* opt, const ConfigEntry& e) {
   try {
     for (const auto& v : e.values) opt->add_result(v);
     opt->run_callback();
-  } catch (const CLI::ParseError& err) {
+  } catch (const CLI::ParseError& err) {  // CLI11's check of a file's value, with the file and line
     opt->clear();
     throw UsageError(detail::concat(where(e), "key '", e.key, "': ", err.what()));
   }
@@ -247,33 +190,6 @@ void add_dump_flags(CLI::App& app) {
 
 }  // namespace
 
-std::string ConfigArgs::value(const std::string& key, const std::string& fallback) const {
-  std::string found = fallback;
-  for (const auto& e : entries) {
-    if (e.key == key && !e.list) found = e.values.front();
-  }
-  return found;
-}
-
-ConfigArgs read_config(const std::vector<std::string>& args) {
-  ConfigArgs out;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--") {  // what follows is another command's (unlearn launch -- ...)
-      out.args.insert(out.args.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
-      break;
-    }
-    if (args[i] == "--config") {
-      if (i + 1 >= args.size()) throw UsageError("--config: a file name is required");
-      read_file(args[++i], out.entries);
-    } else if (args[i].rfind("--config=", 0) == 0) {
-      read_file(args[i].substr(9), out.entries);
-    } else {
-      out.args.push_back(args[i]);
-    }
-  }
-  return out;
-}
-
 void add_config_options(CLI::App& app) {
   add_dump_flags(app);
   app.parse_complete_callback([&app] {
@@ -335,16 +251,6 @@ std::string dump_config(const CLI::App& sub) {
   emit_options(sub, out);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
-}
-
-std::string find_flag_value(const std::vector<std::string>& args, const std::string& flag,
-                            const std::string& fallback) {
-  std::string value = fallback;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == flag && i + 1 < args.size()) value = args[i + 1];
-    if (args[i].rfind(flag + "=", 0) == 0) value = args[i].substr(flag.size() + 1);
-  }
-  return value;
 }
 
 }  // namespace unlearn::cli

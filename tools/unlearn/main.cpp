@@ -59,21 +59,21 @@ int main(int argc, char** argv) {
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 parses a reversed list
     try {
       app.parse(reversed);
-    } catch (const CLI::ParseError& e) {
+    } catch (const CLI::ParseError& e) {  // main: --help and friends exit 0, parse errors exit 2
       if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version, --dump-config
       app.exit(e);
       return 2;
     }
     return 0;
-  } catch (const cli::ExitStatus& status) {
+  } catch (const cli::ExitStatus& status) {  // main: the exit status of another command (launch)
     return status.code;
-  } catch (const UsageError& e) {
+  } catch (const UsageError& e) {  // main: exit 2
     return fail(2, e.what());
-  } catch (const Error& e) {
+  } catch (const Error& e) {  // main: exit 1
     return fail(1, e.what());
-  } catch (const c10::Error& e) {
+  } catch (const c10::Error& e) {  // main: exit 1, without the backtrace
     return fail(1, e.what_without_backtrace());
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // main: exit 1
     return fail(1, e.what());
   }
 }

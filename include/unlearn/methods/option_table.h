@@ -36,11 +36,10 @@ class OptionTable {
   /// An enum field; its names come from ChoiceTable<E> (core/choices.h).
   template <class E, class = std::enable_if_t<std::is_enum_v<E>>>
   OptionTable& add(const std::string& flag, const std::string& help, E& field) {
-    entries_.push_back(
-        {{flag, help + " (" + choice_list<E>() + ")", false, ""},
-         [&field, flag](const std::string& text) { field = parse_choice<E>(text, flag); },
-         [&field] { return nlohmann::json(choice_name(field)); }});
-    return *this;
+    return add_entry(
+        flag, help + " (" + choice_list<E>() + ")", false,
+        [&field, flag](const std::string& text) { field = parse_choice<E>(text, flag); },
+        [&field] { return nlohmann::json(choice_name(field)); });
   }
 
   /// Sets the bound fields from `values`. Throws UsageError naming the flag for an unknown flag
@@ -57,6 +56,10 @@ class OptionTable {
     std::function<void(const std::string&)> set;
     std::function<nlohmann::json()> get;
   };
+  OptionTable& add_entry(const std::string& flag, const std::string& help, bool is_switch,
+                         std::function<void(const std::string&)> set,
+                         std::function<nlohmann::json()> get);
+
   std::vector<Entry> entries_;
 };
 

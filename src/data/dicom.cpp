@@ -365,79 +365,112 @@ void expand_segments(const std::vector<int64_t>& words, bool eight_bit, size_t o
 /// F×1×H×W palette indices to F×3×H×W colours, as pydicom's apply_color_lut: entries keep
 /// their bit depth; indices below the first mapped value take the first entry, indices past
 /// the end the last.
-torch::Tensor apply_palette(const gdcm::DataSet& ds, const torch::Tensor& indices,
-                            const std::string& path) {
-  static const char* colours[] = {"Red", "Green", "Blue"};
-  std::vector<std::vector<double>> tables;
+/// One channel's palette lookup table, and the entry count and first mapped value its
+/// descriptor gives.
+struct PaletteTable {
+  std::vector<double> values;
   int64_t entries = 0;
   int64_t first = 0;
+};
+
+/// The table's entries from its Data element: 16-bit or 8-bit, as the data's length shows.
+std::vector<double> plain_palette(const gdcm::ByteValue& data, int64_t n, const std::string& name,
+                                  const gdcm::Tag& tag, const std::string& path) {
+  std::vector<double> table;
+  const size_t bytes = data.GetLength();
+  const char* p = data.GetPointer();
+  // The entry size follows the data's length, as in pydicom (descriptors often say 16).
+  if (bytes >= static_cast<size_t>(2 * n)) {
+    for (int64_t i = 0; i < n; ++i) {
+      uint16_t v;
+      std::memcpy(&v, p + 2 * i, 2);
+      table.push_back(v);
+    }
+  } else if (bytes >= static_cast<size_t>(n)) {
+    for (int64_t i = 0; i < n; ++i) table.push_back(static_cast<unsigned char>(p[i]));
+  } else {
+    fail(path, detail::concat(name, "Data ", tag_text(tag), " has ", bytes, " bytes for ", n,
+                              " entries"));
+  }
+  return table;
+}
+
+/// The table's entries from its Segmented Data element, expanded; at least `entries` of them.
+std::vector<double> segmented_palette(const gdcm::ByteValue& data, bool bits8, int64_t entries,
+                                      const std::string& name, const gdcm::Tag& tag,
+                                      const std::string& path) {
+  std::vector<int64_t> words;
+  const char* p = data.GetPointer();
+  if (bits8) {
+    for (size_t i = 0; i < data.GetLength(); ++i) words.push_back(static_cast<unsigned char>(p[i]));
+  } else {
+    for (size_t i = 0; i + 1 < data.GetLength(); i += 2) {
+      uint16_t v;
+      std::memcpy(&v, p + i, 2);
+      words.push_back(v);
+    }
+  }
+  const std::string where =
+      detail::concat("read_dicom_image: ", path, ": Segmented ", name, "Data ", tag_text(tag));
+  std::vector<double> table;
+  expand_segments(words, bits8, 0, words.size(), 0, table, where);
+  UNLEARN_CHECK_AS(FormatError, static_cast<int64_t>(table.size()) >= entries, where,
+                   " expands to ", table.size(), " entries, fewer than the ", entries,
+                   " its descriptor gives");
+  return table;
+}
+
+/// Channel `c`'s table (0 red, 1 green, 2 blue). `entries` is the red table's count, which a
+/// segmented table must reach (-1 for the red table itself).
+PaletteTable read_palette_table(const gdcm::DataSet& ds, uint16_t c, int64_t entries,
+                                const std::string& path) {
+  static const char* colours[] = {"Red", "Green", "Blue"};
+  const gdcm::Tag descriptor_tag(0x0028, static_cast<uint16_t>(0x1101 + c));
+  const gdcm::Tag data_tag(0x0028, static_cast<uint16_t>(0x1201 + c));
+  const gdcm::Tag segmented_tag(0x0028, static_cast<uint16_t>(0x1221 + c));
+  const std::string name = std::string(colours[c]) + " Palette Color Lookup Table ";
+  const gdcm::ByteValue* descriptor = ds.FindDataElement(descriptor_tag)
+                                          ? ds.GetDataElement(descriptor_tag).GetByteValue()
+                                          : nullptr;
+  if (descriptor == nullptr || descriptor->GetLength() < 6) {
+    fail(path, "PALETTE COLOR without a " + name + "Descriptor " + tag_text(descriptor_tag));
+  }
+  // GDCM holds binary values in host (little-endian) order whatever the transfer syntax.
+  uint16_t d[3];
+  std::memcpy(d, descriptor->GetPointer(), sizeof d);
+  PaletteTable out;
+  out.entries = d[0] == 0 ? 65536 : d[0];
+  out.first = ds.GetDataElement(descriptor_tag).GetVR() == gdcm::VR::SS
+                  ? static_cast<int16_t>(d[1])
+                  : static_cast<int64_t>(d[1]);
+  const auto bytes_of = [&](const gdcm::Tag& tag) -> const gdcm::ByteValue* {
+    return ds.FindDataElement(tag) ? ds.GetDataElement(tag).GetByteValue() : nullptr;
+  };
+  if (const gdcm::ByteValue* data = bytes_of(data_tag)) {
+    out.values = plain_palette(*data, out.entries, name, data_tag, path);
+  } else if (const gdcm::ByteValue* segmented = bytes_of(segmented_tag)) {
+    out.values = segmented_palette(*segmented, d[2] == 8, entries < 0 ? out.entries : entries, name,
+                                   segmented_tag, path);
+  } else {
+    fail(path, "PALETTE COLOR without " + name + "Data " + tag_text(data_tag));
+  }
+  return out;
+}
+
+torch::Tensor apply_palette(const gdcm::DataSet& ds, const torch::Tensor& indices,
+                            const std::string& path) {
+  std::vector<std::vector<double>> tables;
+  int64_t entries = -1;
+  int64_t first = 0;
   for (uint16_t c = 0; c < 3; ++c) {
-    const gdcm::Tag descriptor_tag(0x0028, static_cast<uint16_t>(0x1101 + c));
-    const gdcm::Tag data_tag(0x0028, static_cast<uint16_t>(0x1201 + c));
-    const gdcm::Tag segmented_tag(0x0028, static_cast<uint16_t>(0x1221 + c));
-    const std::string name = std::string(colours[c]) + " Palette Color Lookup Table ";
-    const gdcm::ByteValue* descriptor = ds.FindDataElement(descriptor_tag)
-                                            ? ds.GetDataElement(descriptor_tag).GetByteValue()
-                                            : nullptr;
-    if (descriptor == nullptr || descriptor->GetLength() < 6) {
-      fail(path, "PALETTE COLOR without a " + name + "Descriptor " + tag_text(descriptor_tag));
-    }
-    // GDCM holds binary values in host (little-endian) order whatever the transfer syntax.
-    uint16_t d[3];
-    std::memcpy(d, descriptor->GetPointer(), sizeof d);
-    const int64_t n = d[0] == 0 ? 65536 : d[0];
-    const int64_t first_mapped = ds.GetDataElement(descriptor_tag).GetVR() == gdcm::VR::SS
-                                     ? static_cast<int16_t>(d[1])
-                                     : static_cast<int64_t>(d[1]);
+    PaletteTable table = read_palette_table(ds, c, entries, path);
     if (c == 0) {
-      entries = n;
-      first = first_mapped;
+      entries = table.entries;
+      first = table.first;
     }
-    std::vector<double> table;
-    if (ds.FindDataElement(data_tag) && ds.GetDataElement(data_tag).GetByteValue() != nullptr) {
-      const gdcm::ByteValue* data = ds.GetDataElement(data_tag).GetByteValue();
-      const size_t bytes = data->GetLength();
-      const char* p = data->GetPointer();
-      // The entry size follows the data's length, as in pydicom (descriptors often say 16).
-      if (bytes >= static_cast<size_t>(2 * n)) {
-        for (int64_t i = 0; i < n; ++i) {
-          uint16_t v;
-          std::memcpy(&v, p + 2 * i, 2);
-          table.push_back(v);
-        }
-      } else if (bytes >= static_cast<size_t>(n)) {
-        for (int64_t i = 0; i < n; ++i) table.push_back(static_cast<unsigned char>(p[i]));
-      } else {
-        fail(path, detail::concat(name, "Data ", tag_text(data_tag), " has ", bytes, " bytes for ",
-                                  n, " entries"));
-      }
-    } else if (ds.FindDataElement(segmented_tag) &&
-               ds.GetDataElement(segmented_tag).GetByteValue() != nullptr) {
-      const gdcm::ByteValue* data = ds.GetDataElement(segmented_tag).GetByteValue();
-      std::vector<int64_t> words;
-      const char* p = data->GetPointer();
-      if (d[2] == 8) {
-        for (size_t i = 0; i < data->GetLength(); ++i)
-          words.push_back(static_cast<unsigned char>(p[i]));
-      } else {
-        for (size_t i = 0; i + 1 < data->GetLength(); i += 2) {
-          uint16_t v;
-          std::memcpy(&v, p + i, 2);
-          words.push_back(v);
-        }
-      }
-      const std::string where = detail::concat("read_dicom_image: ", path, ": Segmented ", name,
-                                               "Data ", tag_text(segmented_tag));
-      expand_segments(words, d[2] == 8, 0, words.size(), 0, table, where);
-      UNLEARN_CHECK_AS(FormatError, static_cast<int64_t>(table.size()) >= entries, where,
-                       " expands to ", table.size(), " entries, fewer than the ", entries,
-                       " its descriptor gives");
-    } else {
-      fail(path, "PALETTE COLOR without " + name + "Data " + tag_text(data_tag));
-    }
-    UNLEARN_CHECK_AS(FormatError, static_cast<int64_t>(table.size()) >= entries,
+    UNLEARN_CHECK_AS(FormatError, static_cast<int64_t>(table.values.size()) >= entries,
                      "read_dicom_image: ", path, ": the palette tables differ in length");
-    tables.push_back(std::move(table));
+    tables.push_back(std::move(table.values));
   }
 
   const torch::Tensor idx = indices.contiguous();
@@ -483,37 +516,126 @@ bool is_dicom(const std::string& path) {
   return head.size() == 132 && head.compare(128, 4, "DICM") == 0;
 }
 
+/// Refuses what GDCM cannot be trusted with: a folder, an unreadable file, and element lengths
+/// past the end of the file (on some of those GDCM aborts the process).
+void probe_file(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    throw IoError(detail::concat("read_dicom_image: cannot open ", path, ": it is a directory"));
+  }
+  errno = 0;
+  std::ifstream probe(path, std::ios::binary);
+  if (!probe) {
+    throw IoError(detail::concat("read_dicom_image: cannot open ", path, ": ",
+                                 errno != 0 ? std::strerror(errno) : "unknown error"));
+  }
+  const std::string bytes((std::istreambuf_iterator<char>(probe)),
+                          std::istreambuf_iterator<char>());
+  if (const std::string problem = element_length_problem(bytes); !problem.empty()) {
+    fail(path, "malformed: " + problem);
+  }
+}
+
+/// Why GDCM could not read `path` as an image, as precisely as the data set tells.
+[[noreturn]] void read_failure(const CheckedImageReader& reader, const gdcm::DataSet& ds,
+                               const std::string& path) {
+  if (!reader.refusal().empty()) fail(path, reader.refusal());
+  if (ds.IsEmpty()) fail(path, "not a DICOM file (GDCM cannot parse it)");
+  if (!ds.FindDataElement(kPixelData)) fail(path, "no pixel data " + tag_text(kPixelData));
+  fail(path, "GDCM cannot make an image of this file (its pixel module is incomplete)");
+}
+
+/// How the decoded samples are to be read as colours.
+struct ColourModel {
+  bool palette = false, mono = false, ybr = false, rgb = false;
+};
+
+/// The colour model of a decoded image, refusing what is not supported. `declared` is the
+/// file's own Photometric Interpretation text, for the message.
+ColourModel colour_model(const gdcm::Image& image, bool palette, const std::string& declared,
+                         const std::string& path) {
+  const gdcm::PixelFormat& pf = image.GetPixelFormat();
+  const int64_t samples = pf.GetSamplesPerPixel();
+  const gdcm::PhotometricInterpretation pi = image.GetPhotometricInterpretation();
+  const std::string pi_name = trim(gdcm::PhotometricInterpretation::GetPIString(pi));
+  ColourModel m;
+  m.palette = palette;
+  m.mono = !palette && (pi == gdcm::PhotometricInterpretation::MONOCHROME1 ||
+                        pi == gdcm::PhotometricInterpretation::MONOCHROME2);
+  m.ybr = pi == gdcm::PhotometricInterpretation::YBR_FULL ||
+          pi == gdcm::PhotometricInterpretation::YBR_FULL_422;
+  // In JPEG 2000 the component transform is part of the code stream: the decoder has
+  // already undone it, so YBR_RCT and YBR_ICT data arrive as RGB.
+  m.rgb = pi == gdcm::PhotometricInterpretation::RGB ||
+          pi == gdcm::PhotometricInterpretation::YBR_RCT ||
+          pi == gdcm::PhotometricInterpretation::YBR_ICT;
+  if (!m.mono && !m.palette && !m.ybr && !m.rgb) {
+    fail(path, unsupported_photometric(pi_name.empty() ? declared : pi_name));
+  }
+  UNLEARN_CHECK_AS(FormatError,
+                   ((m.mono || m.palette) && samples == 1) || ((m.ybr || m.rgb) && samples == 3),
+                   "read_dicom_image: ", path, ": Photometric Interpretation (0028,0004) ", pi_name,
+                   " with Samples per Pixel (0028,0002) ", samples);
+  if (m.ybr && pf.GetBitsAllocated() != 8) {
+    fail(path, detail::concat("Photometric Interpretation (0028,0004) ", pi_name, " with Bits ",
+                              "Allocated (0028,0100) ", pf.GetBitsAllocated(),
+                              " is not supported (expected 8)"));
+  }
+  return m;
+}
+
+/// The decoded pixel buffer of an image and its shape.
+struct DecodedPixels {
+  std::vector<char> buffer;
+  int64_t frames = 0, height = 0, width = 0, samples = 0;
+};
+
+DecodedPixels decode(const gdcm::Image& image, const std::string& path) {
+  DecodedPixels out;
+  const unsigned int* dims = image.GetDimensions();
+  out.width = dims[0];
+  out.height = dims[1];
+  out.frames = image.GetNumberOfDimensions() > 2 ? dims[2] : 1;
+  out.buffer.resize(image.GetBufferLength());
+  if (!image.GetBuffer(out.buffer.data())) {
+    const gdcm::TransferSyntax& ts = image.GetTransferSyntax();
+    fail(path,
+         detail::concat("cannot decode the pixel data ", tag_text(kPixelData), " (transfer syntax ",
+                        trim(ts.GetString() ? ts.GetString() : "?"), ")"));
+  }
+  // Decoding may correct the pixel format, planar configuration and photometric
+  // interpretation GDCM reports, so they are read only now.
+  out.samples = image.GetPixelFormat().GetSamplesPerPixel();
+  UNLEARN_CHECK_AS(FormatError, out.samples == 1 || out.samples == 3, "read_dicom_image: ", path,
+                   ": Samples per Pixel (0028,0002) ", out.samples,
+                   " is not supported (expected 1 or 3)");
+  UNLEARN_CHECK_AS(FormatError, out.width > 0 && out.height > 0 && out.frames > 0,
+                   "read_dicom_image: ", path, ": empty image (Rows (0028,0010) ", out.height,
+                   ", Columns (0028,0011) ", out.width, ", frames ", out.frames, ")");
+  return out;
+}
+
+/// The decoded samples as F×C×H×W doubles (the buffer is released).
+torch::Tensor as_samples(DecodedPixels& d, const gdcm::Image& image, bool big_endian,
+                         const std::string& path) {
+  torch::Tensor values =
+      samples_as_double(d.buffer, image.GetPixelFormat(), d.frames * d.height * d.width * d.samples,
+                        big_endian, path);
+  d.buffer = {};
+  if (d.samples == 3 && image.GetPlanarConfiguration() == 1) {
+    return values.view({d.frames, 3, d.height, d.width}).contiguous();
+  }
+  return values.view({d.frames, d.height, d.width, d.samples}).permute({0, 3, 1, 2}).contiguous();
+}
+
 DicomImage read_image(const std::string& path) {
   quiet_gdcm();
-  {
-    std::error_code ec;
-    if (fs::is_directory(path, ec)) {
-      throw IoError(detail::concat("read_dicom_image: cannot open ", path, ": it is a directory"));
-    }
-    errno = 0;
-    std::ifstream probe(path, std::ios::binary);
-    if (!probe) {
-      throw IoError(detail::concat("read_dicom_image: cannot open ", path, ": ",
-                                   errno != 0 ? std::strerror(errno) : "unknown error"));
-    }
-    // GDCM aborts the process on some lengths past the end of the file; refuse those first.
-    const std::string bytes((std::istreambuf_iterator<char>(probe)),
-                            std::istreambuf_iterator<char>());
-    if (const std::string problem = element_length_problem(bytes); !problem.empty()) {
-      fail(path, "malformed: " + problem);
-    }
-  }
-
+  probe_file(path);
   CheckedImageReader reader;
   reader.SetFileName(path.c_str());
   const bool read_ok = reader.Read();
   const gdcm::DataSet& ds = reader.GetFile().GetDataSet();
-  if (!read_ok) {
-    if (!reader.refusal().empty()) fail(path, reader.refusal());
-    if (ds.IsEmpty()) fail(path, "not a DICOM file (GDCM cannot parse it)");
-    if (!ds.FindDataElement(kPixelData)) fail(path, "no pixel data " + tag_text(kPixelData));
-    fail(path, "GDCM cannot make an image of this file (its pixel module is incomplete)");
-  }
+  if (!read_ok) read_failure(reader, ds, path);
   if (ds.FindDataElement(kModalityLutSequence)) {
     fail(path, "Modality LUT Sequence " + tag_text(kModalityLutSequence) +
                    " is not supported (only Rescale Slope/Intercept)");
@@ -524,73 +646,17 @@ DicomImage read_image(const std::string& path) {
   for (const KnownTag& t : known_tags()) {
     if (std::optional<std::string> v = text_value(ds, t.tag)) out.tags[t.keyword] = *v;
   }
-
-  const gdcm::Image* image = &reader.GetImage();
-
-  const unsigned int* dims = image->GetDimensions();
-  const int64_t width = dims[0];
-  const int64_t height = dims[1];
-  const int64_t frames = image->GetNumberOfDimensions() > 2 ? dims[2] : 1;
-  std::vector<char> buffer(image->GetBufferLength());
-  if (!image->GetBuffer(buffer.data())) {
-    const gdcm::TransferSyntax& ts = image->GetTransferSyntax();
-    fail(path,
-         detail::concat("cannot decode the pixel data ", tag_text(kPixelData), " (transfer syntax ",
-                        trim(ts.GetString() ? ts.GetString() : "?"), ")"));
-  }
-  // Decoding may correct the pixel format, planar configuration and photometric
-  // interpretation GDCM reports, so they are read only now.
-  const gdcm::PixelFormat& pf = image->GetPixelFormat();
-  const int64_t samples = pf.GetSamplesPerPixel();
-  const gdcm::PhotometricInterpretation pi = image->GetPhotometricInterpretation();
-  const std::string pi_name = trim(gdcm::PhotometricInterpretation::GetPIString(pi));
-  UNLEARN_CHECK_AS(FormatError, samples == 1 || samples == 3, "read_dicom_image: ", path,
-                   ": Samples per Pixel (0028,0002) ", samples,
-                   " is not supported (expected 1 or 3)");
-  UNLEARN_CHECK_AS(FormatError, width > 0 && height > 0 && frames > 0, "read_dicom_image: ", path,
-                   ": empty image (Rows (0028,0010) ", height, ", Columns (0028,0011) ", width,
-                   ", frames ", frames, ")");
-
-  const bool palette = reader.palette();
-  const bool mono = !palette && (pi == gdcm::PhotometricInterpretation::MONOCHROME1 ||
-                                 pi == gdcm::PhotometricInterpretation::MONOCHROME2);
-  const bool ybr = pi == gdcm::PhotometricInterpretation::YBR_FULL ||
-                   pi == gdcm::PhotometricInterpretation::YBR_FULL_422;
-  // In JPEG 2000 the component transform is part of the code stream: the decoder has
-  // already undone it, so YBR_RCT and YBR_ICT data arrive as RGB.
-  const bool rgb = pi == gdcm::PhotometricInterpretation::RGB ||
-                   pi == gdcm::PhotometricInterpretation::YBR_RCT ||
-                   pi == gdcm::PhotometricInterpretation::YBR_ICT;
-  if (!mono && !palette && !ybr && !rgb) {
-    fail(path, unsupported_photometric(pi_name.empty() ? out.photometric : pi_name));
-  }
-  UNLEARN_CHECK_AS(FormatError,
-                   ((mono || palette) && samples == 1) || ((ybr || rgb) && samples == 3),
-                   "read_dicom_image: ", path, ": Photometric Interpretation (0028,0004) ", pi_name,
-                   " with Samples per Pixel (0028,0002) ", samples);
-  if (ybr && pf.GetBitsAllocated() != 8) {
-    fail(path, detail::concat("Photometric Interpretation (0028,0004) ", pi_name, " with Bits ",
-                              "Allocated (0028,0100) ", pf.GetBitsAllocated(),
-                              " is not supported (expected 8)"));
-  }
-
-  const int64_t n = frames * height * width * samples;
+  const gdcm::Image& image = reader.GetImage();
   const bool big_endian = reader.GetFile().GetHeader().GetDataSetTransferSyntax() ==
                           gdcm::TransferSyntax::ExplicitVRBigEndian;
-  torch::Tensor values = samples_as_double(buffer, pf, n, big_endian, path);
-  buffer = {};
-  if (samples == 3 && image->GetPlanarConfiguration() == 1) {
-    values = values.view({frames, 3, height, width});
-  } else {
-    values = values.view({frames, height, width, samples}).permute({0, 3, 1, 2});
-  }
-  values = values.contiguous();
-
-  if (ybr) values = ybr_full_to_rgb(values);
-  if (palette) values = apply_palette(ds, values, path);
+  DecodedPixels decoded = decode(image, path);
+  const ColourModel colours = colour_model(image, reader.palette(), out.photometric, path);
+  torch::Tensor values = as_samples(decoded, image, big_endian, path);
+  if (colours.ybr) values = ybr_full_to_rgb(values);
+  if (colours.palette) values = apply_palette(ds, values, path);
   // The modality LUT maps stored values to physical ones (Hounsfield units for CT); pydicom
   // applies it only when both Rescale attributes are present, and so do we.
-  if (mono && ds.FindDataElement(kRescaleSlope) && ds.FindDataElement(kRescaleIntercept)) {
+  if (colours.mono && ds.FindDataElement(kRescaleSlope) && ds.FindDataElement(kRescaleIntercept)) {
     const double slope = decimal_value(ds, kRescaleSlope, "Rescale Slope", path);
     const double intercept = decimal_value(ds, kRescaleIntercept, "Rescale Intercept", path);
     if (slope != 1.0) values.mul_(slope);
@@ -621,22 +687,12 @@ torch::Tensor display(const DicomImage& image) {
   return ((v - lo) * 255.0 / (hi - lo)).round().clamp(0, 255).to(torch::kUInt8).contiguous();
 }
 
-void write_image(const std::string& path, const torch::Tensor& image,
-                 const std::map<std::string, std::string>& tags) {
-  UNLEARN_CHECK(image.defined() && image.dim() == 3 && image.scalar_type() == torch::kUInt8 &&
-                    (image.size(0) == 1 || image.size(0) == 3),
-                "write_dicom_image: expected a C×H×W uint8 image with C = 1 or 3, got ",
-                image.defined() ? image.sizes() : torch::IntArrayRef{});
-  UNLEARN_CHECK(
-      image.size(1) > 0 && image.size(2) > 0 && image.size(1) <= 65535 && image.size(2) <= 65535,
-      "write_dicom_image: image size ", image.size(1), "x", image.size(2),
-      " is out of DICOM's range (1 to 65535)");
-  quiet_gdcm();
-
-  // Look every keyword up before writing anything.
+/// The text attributes `tags` (keyword -> value) as data elements; `given` receives their tags.
+/// Throws InvalidArgument for an unknown keyword, a non-text attribute, or one the writer sets.
+std::vector<gdcm::DataElement> text_elements(const std::map<std::string, std::string>& tags,
+                                             std::set<gdcm::Tag>& given) {
   const gdcm::Dict& dict = gdcm::Global::GetInstance().GetDicts().GetPublicDict();
   std::vector<gdcm::DataElement> elements;
-  std::set<gdcm::Tag> given;
   for (const auto& [keyword, value] : tags) {
     gdcm::Tag tag;
     const gdcm::DictEntry& entry = dict.GetDictEntryByKeyword(keyword.c_str(), tag);
@@ -658,6 +714,51 @@ void write_image(const std::string& path, const torch::Tensor& image,
     elements.push_back(de);
     given.insert(tag);
   }
+  return elements;
+}
+
+/// The SOP class (Secondary Capture), fresh instance, study and series UIDs and empty study date
+/// and time, each unless `given`.
+void put_identity(gdcm::DataSet& ds, const std::set<gdcm::Tag>& given) {
+  const auto put_uid = [&](const gdcm::Tag& tag, std::string uid) {
+    if (uid.size() % 2 == 1) uid += '\0';
+    gdcm::DataElement de(tag);
+    de.SetVR(gdcm::VR::UI);
+    de.SetByteValue(uid.data(), static_cast<uint32_t>(uid.size()));
+    ds.Replace(de);
+  };
+  put_uid(kSopClassUid,
+          gdcm::MediaStorage::GetMSString(gdcm::MediaStorage::SecondaryCaptureImageStorage));
+  gdcm::UIDGenerator uids;
+  for (const gdcm::Tag& tag : {kSopInstanceUid, kStudyInstanceUid, kSeriesInstanceUid}) {
+    if (given.count(tag) == 0) put_uid(tag, uids.Generate());
+  }
+  // Left out, GDCM would date the study today; an empty value (allowed: Type 2) keeps the
+  // file's content a function of the arguments, UIDs aside.
+  for (const gdcm::Tag& tag : {gdcm::Tag(0x0008, 0x0020), gdcm::Tag(0x0008, 0x0030)}) {
+    if (given.count(tag) == 0) {
+      gdcm::DataElement empty(tag);
+      empty.SetVR(tag.GetElement() == 0x0020 ? gdcm::VR::DA : gdcm::VR::TM);
+      ds.Replace(empty);
+    }
+  }
+}
+
+void write_image(const std::string& path, const torch::Tensor& image,
+                 const std::map<std::string, std::string>& tags) {
+  UNLEARN_CHECK(image.defined() && image.dim() == 3 && image.scalar_type() == torch::kUInt8 &&
+                    (image.size(0) == 1 || image.size(0) == 3),
+                "write_dicom_image: expected a C×H×W uint8 image with C = 1 or 3, got ",
+                image.defined() ? image.sizes() : torch::IntArrayRef{});
+  UNLEARN_CHECK(
+      image.size(1) > 0 && image.size(2) > 0 && image.size(1) <= 65535 && image.size(2) <= 65535,
+      "write_dicom_image: image size ", image.size(1), "x", image.size(2),
+      " is out of DICOM's range (1 to 65535)");
+  quiet_gdcm();
+
+  // Look every keyword up before writing anything.
+  std::set<gdcm::Tag> given;
+  const std::vector<gdcm::DataElement> elements = text_elements(tags, given);
 
   const int64_t channels = image.size(0);
   const int64_t height = image.size(1);
@@ -687,28 +788,7 @@ void write_image(const std::string& path, const torch::Tensor& image,
     img.SetDataElement(pixel_data);
 
     gdcm::DataSet& ds = writer.GetFile().GetDataSet();
-    const auto put_uid = [&](const gdcm::Tag& tag, std::string uid) {
-      if (uid.size() % 2 == 1) uid += '\0';
-      gdcm::DataElement de(tag);
-      de.SetVR(gdcm::VR::UI);
-      de.SetByteValue(uid.data(), static_cast<uint32_t>(uid.size()));
-      ds.Replace(de);
-    };
-    put_uid(kSopClassUid,
-            gdcm::MediaStorage::GetMSString(gdcm::MediaStorage::SecondaryCaptureImageStorage));
-    gdcm::UIDGenerator uids;
-    for (const gdcm::Tag& tag : {kSopInstanceUid, kStudyInstanceUid, kSeriesInstanceUid}) {
-      if (given.count(tag) == 0) put_uid(tag, uids.Generate());
-    }
-    // Left out, GDCM would date the study today; an empty value (allowed: Type 2) keeps the
-    // file's content a function of the arguments, UIDs aside.
-    for (const gdcm::Tag& tag : {gdcm::Tag(0x0008, 0x0020), gdcm::Tag(0x0008, 0x0030)}) {
-      if (given.count(tag) == 0) {
-        gdcm::DataElement empty(tag);
-        empty.SetVR(tag.GetElement() == 0x0020 ? gdcm::VR::DA : gdcm::VR::TM);
-        ds.Replace(empty);
-      }
-    }
+    put_identity(ds, given);
     for (const gdcm::DataElement& de : elements) ds.Replace(de);
 
     writer.SetFileName(tmp.c_str());
@@ -884,68 +964,44 @@ Dataset make_split(const std::vector<Sample>& samples, const Metadata& metadata,
   return out;
 }
 
-DataBundle read_dir(const std::string& dir_text, const DataOptions& options) {
-  UNLEARN_CHECK(options.image_size >= 0, "read_dicom_dir: image size must be >= 0, got ",
-                options.image_size);
-  const fs::path dir(dir_text);
-  std::error_code ec;
-  UNLEARN_CHECK_AS(IoError, fs::is_directory(dir, ec),
-                   "read_dicom_dir: no such directory: ", dir_text);
-  const std::string labels_path = (dir / "labels.csv").string();
-  const std::string classes_path = (dir / "classes.txt").string();
-  UNLEARN_CHECK_AS(FormatError, fs::exists(labels_path, ec), "read_dicom_dir: ", dir_text,
-                   ": no labels.csv; it names each file's class, with the columns `path` "
-                   "(relative to the folder) or `SOPInstanceUID`, `label`, and optionally `split`");
-
-  const CsvTable sheet = read_csv(labels_path);
-  const bool by_path = sheet.find("path") >= 0;
-  UNLEARN_CHECK_AS(FormatError, by_path || sheet.find("SOPInstanceUID") >= 0,
-                   "read_dicom_dir: ", labels_path,
-                   ": no key column: expected `path` (relative to ", dir_text,
-                   ") or `SOPInstanceUID`; the columns are: ", join(sheet.header));
-  const size_t key_col = sheet.require(by_path ? "path" : "SOPInstanceUID", "the key column");
-  const size_t label_col = sheet.require("label", "the label column");
-  const int64_t split_col = sheet.find("split");
-
-  // Key → row, refusing repeats.
+/// labels.csv of a DICOM folder, indexed: its key, label and split columns, a row per key, and
+/// the columns that become the `patient` column or metadata.
+struct LabelSheet {
+  fs::path dir;
+  std::string labels_path;
+  CsvTable sheet;
+  bool by_path = false;  // keyed by `path` (else by SOPInstanceUID)
+  size_t key_col = 0, label_col = 0;
+  int64_t split_col = -1;
   std::map<std::string, size_t> rows_by_key;
-  for (size_t r = 0; r < sheet.rows.size(); ++r) {
-    const std::string key =
-        by_path ? sheet_path(sheet.rows[r][key_col], dir) : trim(sheet.rows[r][key_col]);
-    UNLEARN_CHECK_AS(FormatError, !key.empty(), "read_dicom_dir: ", sheet.where(r), ": empty ",
-                     sheet.header[key_col]);
-    const auto [it, fresh] = rows_by_key.emplace(key, r);
-    UNLEARN_CHECK_AS(FormatError, fresh, "read_dicom_dir: ", sheet.where(r), ": ",
-                     sheet.header[key_col], " '", key, "' is listed again (first at line ",
-                     sheet.lines[it->second], ")");
+  std::vector<size_t> patient_cols;  // at most one
+  std::vector<size_t> extra_cols;    // metadata columns
+};
+
+/// Key -> row, refusing empty and repeated keys.
+void index_rows(LabelSheet& s) {
+  for (size_t r = 0; r < s.sheet.rows.size(); ++r) {
+    const std::string& text = s.sheet.rows[r][s.key_col];
+    const std::string key = s.by_path ? sheet_path(text, s.dir) : trim(text);
+    UNLEARN_CHECK_AS(FormatError, !key.empty(), "read_dicom_dir: ", s.sheet.where(r), ": empty ",
+                     s.sheet.header[s.key_col]);
+    const auto [it, fresh] = s.rows_by_key.emplace(key, r);
+    UNLEARN_CHECK_AS(FormatError, fresh, "read_dicom_dir: ", s.sheet.where(r), ": ",
+                     s.sheet.header[s.key_col], " '", key, "' is listed again (first at line ",
+                     s.sheet.lines[it->second], ")");
   }
+}
 
-  const std::vector<std::string> files = find_dicom_files(dir);
-  UNLEARN_CHECK_AS(FormatError, !files.empty(), "read_dicom_dir: ", dir_text,
-                   ": no DICOM files (files with \"DICM\" at byte 128)");
-  // A row naming a missing file is found before any slow decoding.
-  if (by_path) {
-    const std::set<std::string> present(files.begin(), files.end());
-    for (const auto& [key, row] : rows_by_key) {
-      UNLEARN_CHECK_AS(FormatError, present.count(key) > 0, "read_dicom_dir: ", sheet.where(row),
-                       ": no DICOM file ", (dir / key).string());
-    }
-  }
-
-  std::vector<std::string> class_names;
-  const std::vector<int64_t> labels = resolve_labels(sheet, label_col, classes_path, class_names);
-
-  // Extra sheet columns: patient IDs are hashed, the others become metadata.
-  std::vector<size_t> patient_cols;
-  std::vector<size_t> extra_cols;
-  for (size_t c = 0; c < sheet.header.size(); ++c) {
-    const std::string& name = sheet.header[c];
-    if (c == key_col || c == label_col || static_cast<int64_t>(c) == split_col) continue;
+/// The extra columns: patient IDs are hashed, the others become metadata.
+void sort_extra_columns(LabelSheet& s) {
+  for (size_t c = 0; c < s.sheet.header.size(); ++c) {
+    const std::string& name = s.sheet.header[c];
+    if (c == s.key_col || c == s.label_col || static_cast<int64_t>(c) == s.split_col) continue;
     if (is_patient_column(name)) {
-      UNLEARN_CHECK_AS(FormatError, patient_cols.empty(), "read_dicom_dir: ", labels_path,
-                       ": two patient ID columns, '", sheet.header[patient_cols.front()], "' and '",
-                       name, "'");
-      patient_cols.push_back(c);
+      UNLEARN_CHECK_AS(FormatError, s.patient_cols.empty(), "read_dicom_dir: ", s.labels_path,
+                       ": two patient ID columns, '", s.sheet.header[s.patient_cols.front()],
+                       "' and '", name, "'");
+      s.patient_cols.push_back(c);
       continue;
     }
     // `class` and `index` are selection fields; the others are columns made from the files.
@@ -953,65 +1009,105 @@ DataBundle read_dir(const std::string& dir_text, const DataOptions& options) {
     UNLEARN_CHECK_AS(FormatError,
                      name != "id" && name != "source" && name != "frame" && name != "class" &&
                          name != "index" && std::find(own.begin(), own.end(), name) == own.end(),
-                     "read_dicom_dir: ", labels_path, ": column '", name,
+                     "read_dicom_dir: ", s.labels_path, ": column '", name,
                      "' is reserved (id, source, frame, class, index and the tag columns ",
                      join(own), ")");
-    extra_cols.push_back(c);
+    s.extra_cols.push_back(c);
   }
+}
 
+LabelSheet read_label_sheet(const fs::path& dir, const std::string& dir_text) {
+  LabelSheet s;
+  s.dir = dir;
+  s.labels_path = (dir / "labels.csv").string();
+  std::error_code ec;
+  UNLEARN_CHECK_AS(FormatError, fs::exists(s.labels_path, ec), "read_dicom_dir: ", dir_text,
+                   ": no labels.csv; it names each file's class, with the columns `path` "
+                   "(relative to the folder) or `SOPInstanceUID`, `label`, and optionally `split`");
+  s.sheet = read_csv(s.labels_path);
+  s.by_path = s.sheet.find("path") >= 0;
+  UNLEARN_CHECK_AS(FormatError, s.by_path || s.sheet.find("SOPInstanceUID") >= 0,
+                   "read_dicom_dir: ", s.labels_path,
+                   ": no key column: expected `path` (relative to ", dir_text,
+                   ") or `SOPInstanceUID`; the columns are: ", join(s.sheet.header));
+  s.key_col = s.sheet.require(s.by_path ? "path" : "SOPInstanceUID", "the key column");
+  s.label_col = s.sheet.require("label", "the label column");
+  s.split_col = s.sheet.find("split");
+  index_rows(s);
+  return s;
+}
+
+/// The row of the file `rel`, looked up by path or by its SOPInstanceUID `uid`.
+size_t row_of(const LabelSheet& s, const std::string& rel, const std::string& uid,
+              const std::string& file) {
+  const std::string key = s.by_path ? rel : uid;
+  const auto found = s.rows_by_key.find(key);
+  if (found != s.rows_by_key.end()) return found->second;
+  throw FormatError(
+      detail::concat("read_dicom_dir: ", file, " has no row in ", s.labels_path,
+                     s.by_path ? " (looked up by path '" + rel + "')"
+                               : (key.empty() ? " (it has no SOPInstanceUID (0008,0018))"
+                                              : " (looked up by SOPInstanceUID '" + key + "')")));
+}
+
+/// The split of a file: the sheet's `split` column, else its top folder (train/, test/, val/).
+int split_of(const LabelSheet& s, size_t row, const std::string& rel, const std::string& file) {
+  if (s.split_col >= 0) {
+    const std::string name = trim(s.sheet.rows[row][static_cast<size_t>(s.split_col)]);
+    const int split = split_index(name);
+    UNLEARN_CHECK_AS(FormatError, split >= 0, "read_dicom_dir: ", s.sheet.where(row), ": split '",
+                     name, "' (expected train, test or val)");
+    return split;
+  }
+  const std::string top = fs::path(rel).begin()->generic_string();
+  const int split = rel.find('/') == std::string::npos ? -1 : split_index(top);
+  UNLEARN_CHECK_AS(FormatError, split >= 0, "read_dicom_dir: ", file,
+                   ": no split for this file: give ", s.labels_path,
+                   " a `split` column (train, test or val), or put the file under ",
+                   (s.dir / "train").string(), "/, test/ or val/");
+  return split;
+}
+
+/// The hashed patient: the file's own PatientID, which the sheet may give too.
+std::string patient_of(const LabelSheet& s, size_t row, const std::string& patient_id,
+                       const std::string& file) {
+  std::string patient = patient_hash(patient_id);
+  for (const size_t c : s.patient_cols) {
+    const std::string hashed = patient_hash(s.sheet.rows[row][c]);
+    if (hashed.empty()) continue;
+    UNLEARN_CHECK_AS(FormatError, patient.empty() || patient == hashed,
+                     "read_dicom_dir: ", s.sheet.where(row), ": column '", s.sheet.header[c],
+                     "' does not match ", file, "'s PatientID (0010,0020)");
+    patient = hashed;
+  }
+  return patient;
+}
+
+/// The samples of every file (one, or one per frame with `all_frames`); `colour` is set when
+/// any image has three channels.
+std::vector<Sample> read_samples(const LabelSheet& s, const std::vector<std::string>& files,
+                                 const DataOptions& options, bool& colour) {
   std::vector<Sample> samples;
   std::map<size_t, std::string> file_of_row;
-  bool colour = false;
   for (const std::string& rel : files) {
-    const std::string file = (dir / rel).string();
+    const std::string file = (s.dir / rel).string();
     DicomImage image = read_image(file);
     const auto tag = [&](const std::string& keyword) {
       const auto it = image.tags.find(keyword);
       return it == image.tags.end() ? std::string() : it->second;
     };
-    const std::string key = by_path ? rel : tag("SOPInstanceUID");
-    const auto found = rows_by_key.find(key);
-    if (found == rows_by_key.end()) {
-      throw FormatError(
-          detail::concat("read_dicom_dir: ", file, " has no row in ", labels_path,
-                         by_path ? " (looked up by path '" + rel + "')"
-                                 : (key.empty() ? " (it has no SOPInstanceUID (0008,0018))"
-                                                : " (looked up by SOPInstanceUID '" + key + "')")));
-    }
-    const size_t row = found->second;
+    const size_t row = row_of(s, rel, tag("SOPInstanceUID"), file);
     if (const auto [it, fresh] = file_of_row.emplace(row, file); !fresh) {
       throw FormatError(detail::concat("read_dicom_dir: ", it->second, " and ", file,
-                                       " have the same SOPInstanceUID '", key, "' (",
-                                       sheet.where(row), ")"));
+                                       " have the same SOPInstanceUID '", tag("SOPInstanceUID"),
+                                       "' (", s.sheet.where(row), ")"));
     }
-
-    int split = -1;
-    if (split_col >= 0) {
-      const std::string name = trim(sheet.rows[row][static_cast<size_t>(split_col)]);
-      split = split_index(name);
-      UNLEARN_CHECK_AS(FormatError, split >= 0, "read_dicom_dir: ", sheet.where(row), ": split '",
-                       name, "' (expected train, test or val)");
-    } else {
-      const std::string top = fs::path(rel).begin()->generic_string();
-      split = rel.find('/') == std::string::npos ? -1 : split_index(top);
-      UNLEARN_CHECK_AS(FormatError, split >= 0, "read_dicom_dir: ", file,
-                       ": no split for this file: give ", labels_path,
-                       " a `split` column (train, test or val), or put the file under ",
-                       (dir / "train").string(), "/, test/ or val/");
-    }
-
-    // The hashed patient: the file's own PatientID, which the sheet may give too.
-    std::string patient = patient_hash(tag("PatientID"));
-    for (const size_t c : patient_cols) {
-      const std::string hashed = patient_hash(sheet.rows[row][c]);
-      if (hashed.empty()) continue;
-      UNLEARN_CHECK_AS(FormatError, patient.empty() || patient == hashed,
-                       "read_dicom_dir: ", sheet.where(row), ": column '", sheet.header[c],
-                       "' does not match ", file, "'s PatientID (0010,0020)");
-      patient = hashed;
-    }
-    std::vector<std::string> tag_values;
-    for (const std::string& name : tag_columns()) tag_values.push_back(tag(name));
+    Sample base;
+    base.row = row;
+    base.source = file;
+    base.split = split_of(s, row, rel, file);
+    base.patient = patient_of(s, row, tag("PatientID"), file);
+    for (const std::string& name : tag_columns()) base.tags.push_back(tag(name));
 
     const torch::Tensor shown = display(image);
     image.pixels = torch::Tensor();
@@ -1020,68 +1116,99 @@ DataBundle read_dir(const std::string& dir_text, const DataOptions& options) {
     const int64_t first = options.all_frames ? 0 : frames / 2;
     const int64_t last = options.all_frames ? frames : frames / 2 + 1;
     for (int64_t f = first; f < last; ++f) {
-      Sample s;
-      s.image = shown[f].clone();
-      s.row = row;
-      s.id = options.all_frames ? rel + "#" + std::to_string(f) : rel;
-      s.source = file;
-      s.frame = f;
-      s.split = split;
-      s.tags = tag_values;
-      s.patient = patient;
-      samples.push_back(std::move(s));
+      Sample one = base;
+      one.image = shown[f].clone();
+      one.id = options.all_frames ? rel + "#" + std::to_string(f) : rel;
+      one.frame = f;
+      samples.push_back(std::move(one));
     }
   }
   // With SOPInstanceUID keys, rows are matched only now.
-  for (const auto& [key, row] : rows_by_key) {
-    UNLEARN_CHECK_AS(FormatError, file_of_row.count(row) > 0, "read_dicom_dir: ", sheet.where(row),
-                     ": no DICOM file under ", dir_text, " has SOPInstanceUID '", key, "'");
+  for (const auto& [key, row] : s.rows_by_key) {
+    UNLEARN_CHECK_AS(FormatError, file_of_row.count(row) > 0,
+                     "read_dicom_dir: ", s.sheet.where(row), ": no DICOM file under ",
+                     s.dir.string(), " has SOPInstanceUID '", key, "'");
   }
+  return samples;
+}
 
-  // One metadata table for all samples, cut into splits below.
+/// One metadata table for all samples, cut into splits later.
+Metadata metadata_of(const std::vector<Sample>& samples, const LabelSheet& s, bool all_frames) {
   Metadata metadata;
   const auto column = [&](const std::string& name, auto value_of) {
     std::vector<std::string> values;
     values.reserve(samples.size());
-    for (const Sample& s : samples) values.push_back(value_of(s));
+    for (const Sample& one : samples) values.push_back(value_of(one));
     metadata.set(Column{name, std::move(values)});
   };
-  column("id", [](const Sample& s) { return s.id; });
-  column("source", [](const Sample& s) { return s.source; });
+  column("id", [](const Sample& one) { return one.id; });
+  column("source", [](const Sample& one) { return one.source; });
   for (size_t t = 0; t < tag_columns().size(); ++t) {
-    column(tag_columns()[t], [t](const Sample& s) { return s.tags[t]; });
+    column(tag_columns()[t], [t](const Sample& one) { return one.tags[t]; });
   }
-  column(kPatientColumn, [](const Sample& s) { return s.patient; });
-  if (options.all_frames) {
+  column(kPatientColumn, [](const Sample& one) { return one.patient; });
+  if (all_frames) {
     std::vector<int64_t> frames;
-    for (const Sample& s : samples) frames.push_back(s.frame);
+    for (const Sample& one : samples) frames.push_back(one.frame);
     metadata.set(Column{"frame", std::move(frames)});
   }
-  for (const size_t c : extra_cols) {
+  for (const size_t c : s.extra_cols) {
     std::vector<std::string> values;
-    for (const Sample& s : samples) values.push_back(sheet.rows[s.row][c]);
-    metadata.set(typed_column(sheet.header[c], std::move(values)));
+    for (const Sample& one : samples) values.push_back(s.sheet.rows[one.row][c]);
+    metadata.set(typed_column(s.sheet.header[c], std::move(values)));
   }
+  return metadata;
+}
+
+DataBundle read_dir(const std::string& dir_text, const DataOptions& options) {
+  UNLEARN_CHECK(options.image_size >= 0, "read_dicom_dir: image size must be >= 0, got ",
+                options.image_size);
+  const fs::path dir(dir_text);
+  std::error_code ec;
+  UNLEARN_CHECK_AS(IoError, fs::is_directory(dir, ec),
+                   "read_dicom_dir: no such directory: ", dir_text);
+  LabelSheet sheet = read_label_sheet(dir, dir_text);
+  const std::vector<std::string> files = find_dicom_files(dir);
+  UNLEARN_CHECK_AS(FormatError, !files.empty(), "read_dicom_dir: ", dir_text,
+                   ": no DICOM files (files with \"DICM\" at byte 128)");
+  // A row naming a missing file is found before any slow decoding.
+  if (sheet.by_path) {
+    const std::set<std::string> present(files.begin(), files.end());
+    for (const auto& [key, row] : sheet.rows_by_key) {
+      UNLEARN_CHECK_AS(FormatError, present.count(key) > 0,
+                       "read_dicom_dir: ", sheet.sheet.where(row), ": no DICOM file ",
+                       (dir / key).string());
+    }
+  }
+  std::vector<std::string> class_names;
+  const std::vector<int64_t> labels =
+      resolve_labels(sheet.sheet, sheet.label_col, (dir / "classes.txt").string(), class_names);
+  sort_extra_columns(sheet);
+  bool colour = false;
+  const std::vector<Sample> samples = read_samples(sheet, files, options, colour);
+  const Metadata metadata = metadata_of(samples, sheet, options.all_frames);
 
   int64_t size = options.image_size;
   if (size == 0) {
-    const auto first_train =
-        std::find_if(samples.begin(), samples.end(), [](const Sample& s) { return s.split == 0; });
+    const auto first_train = std::find_if(samples.begin(), samples.end(),
+                                          [](const Sample& one) { return one.split == 0; });
     size = (first_train != samples.end() ? *first_train : samples.front()).image.size(1);
   }
   const int64_t channels = colour ? 3 : 1;
+  const auto split = [&](int which) {
+    return make_split(samples, metadata, labels, class_names, which, channels, size);
+  };
   DataBundle bundle;
   bundle.source = dir_text;
-  bundle.train = make_split(samples, metadata, labels, class_names, 0, channels, size);
-  bundle.test = make_split(samples, metadata, labels, class_names, 1, channels, size);
+  bundle.train = split(0);
+  bundle.test = split(1);
   UNLEARN_CHECK_AS(FormatError, bundle.train.size() > 0, "read_dicom_dir: ", dir_text,
                    ": no training samples (split train in labels.csv, or files under train/)");
   UNLEARN_CHECK_AS(FormatError, bundle.test.size() > 0, "read_dicom_dir: ", dir_text,
                    ": no test samples (split test in labels.csv, or files under test/)");
-  const bool has_val =
-      std::any_of(samples.begin(), samples.end(), [](const Sample& s) { return s.split == 2; });
-  if (has_val) {
-    bundle.validation = make_split(samples, metadata, labels, class_names, 2, channels, size);
+  if (std::any_of(samples.begin(), samples.end(),
+                  [](const Sample& one) { return one.split == 2; })) {
+    bundle.validation = split(2);
   }
   return bundle;
 }

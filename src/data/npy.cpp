@@ -317,6 +317,34 @@ torch::Tensor NpyArray::to_tensor() const {
   }
 }
 
+namespace {
+
+/// Throws `fail(...)` unless `available` bytes are exactly what the header's shape needs.
+template <class Fail>
+void check_data_size(const npy_impl::Header& header, int64_t itemsize, int64_t available,
+                     int64_t data_start, const Fail& fail) {
+  int64_t expected = itemsize;
+  for (int64_t d : header.shape) {
+    if (d != 0 && expected > std::numeric_limits<int64_t>::max() / d) {
+      expected = -1;  // beyond int64: reported below without overflowing
+      break;
+    }
+    expected *= d;
+  }
+  if (expected == available) return;
+  std::string shape_text = "(";
+  for (size_t i = 0; i < header.shape.size(); ++i) {
+    shape_text += (i > 0 ? ", " : "") + std::to_string(header.shape[i]);
+  }
+  shape_text += header.shape.size() == 1 ? ",)" : ")";
+  throw fail(detail::concat("'shape' ", shape_text, " of '", header.descr, "' needs ",
+                            expected < 0 ? std::string("more than 2^63") : std::to_string(expected),
+                            " bytes of data, but ", available,
+                            " bytes follow the header at byte offset ", data_start));
+}
+
+}  // namespace
+
 NpyArray parse_npy(const std::vector<uint8_t>& bytes, const std::string& where) {
   const auto total = static_cast<int64_t>(bytes.size());
   const auto fail = [&](const std::string& what) -> FormatError {
@@ -370,27 +398,7 @@ NpyArray parse_npy(const std::vector<uint8_t>& bytes, const std::string& where) 
   out.where = where;
 
   const int64_t data_start = header_start + header_len;
-  const int64_t available = total - data_start;
-  int64_t expected = dtype->itemsize;
-  for (int64_t d : header.shape) {
-    if (d != 0 && expected > std::numeric_limits<int64_t>::max() / d) {
-      expected = -1;  // beyond int64: reported below without overflowing
-      break;
-    }
-    expected *= d;
-  }
-  if (expected != available) {
-    std::string shape_text = "(";
-    for (size_t i = 0; i < header.shape.size(); ++i) {
-      shape_text += (i > 0 ? ", " : "") + std::to_string(header.shape[i]);
-    }
-    shape_text += header.shape.size() == 1 ? ",)" : ")";
-    throw fail(detail::concat(
-        "'shape' ", shape_text, " of '", header.descr, "' needs ",
-        expected < 0 ? std::string("more than 2^63") : std::to_string(expected),
-        " bytes of data, but ", available, " bytes follow the header at byte offset ", data_start));
-  }
-
+  check_data_size(header, dtype->itemsize, total - data_start, data_start, fail);
   out.data.assign(bytes.begin() + data_start, bytes.end());
   if (out.itemsize > 1 && dtype->little != npy_impl::kNativeLittle) {
     for (size_t i = 0; i < out.data.size(); i += static_cast<size_t>(out.itemsize)) {

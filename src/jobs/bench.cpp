@@ -175,36 +175,51 @@ BenchPlan read_bench_plan(const std::string& path) {
   return plan;
 }
 
-nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Observer& observer) {
-  const BenchPlan plan = read_bench_plan(job.plan);  // every check before any work
-  dist::GlooGroup* group = job.group;
-  const PlanFolder folder(job);
-  const fs::path& out = folder.path();
-  const DataBundle bundle = load_data(plan.data);
+namespace {
+
+std::string retrain_stem(const std::string& scenario, uint64_t seed) {
+  return "retrain-" + scenario + "-" + seed_tag(seed);
+}
+
+/// Where a bench keeps its models, and the folder of each cell.
+struct BenchFiles {
+  fs::path out;
+  std::string original(uint64_t seed) const {
+    return (out / "models" / ("original-" + seed_tag(seed) + ".pt")).string();
+  }
+  std::string retrain(const std::string& scenario, uint64_t seed) const {
+    return (out / "models" / (retrain_stem(scenario, seed) + ".pt")).string();
+  }
+  /// The retrain's result JSON: its metrics and those of the original beside it.
+  std::string retrain_result(const std::string& scenario, uint64_t seed) const {
+    return (out / "models" / (retrain_stem(scenario, seed) + ".json")).string();
+  }
+  fs::path cell(const std::string& scenario, const std::string& label, uint64_t seed) const {
+    return out / "cells" / scenario / label / seed_tag(seed);
+  }
+};
+
+/// Unknown columns and empty selections show only against the data.
+void check_scenarios(const BenchPlan& plan, const DataBundle& bundle, const std::string& path) {
   for (const auto& scenario : plan.scenarios) {
-    try {  // unknown columns and empty selections show only against the data
+    try {
       make_split(Selection::parse(scenario.forget), bundle, SplitOptions());
     } catch (const Error& e) {  // names the plan file and line
-      throw UsageError(detail::concat(job.plan, ":", scenario.line, ": scenario '", scenario.name,
-                                      "': ", e.what()));
+      throw UsageError(
+          detail::concat(path, ":", scenario.line, ": scenario '", scenario.name, "': ", e.what()));
     }
   }
-  observer.message(detail::concat("bench: ", plan.scenarios.size(), " scenarios x ",
-                                  plan.methods.size(), " methods x ", plan.seeds.size(),
-                                  " seeds -> ", out.string()));
+}
 
-  // The originals and gold-standard retrains first (rank 0 alone in a distributed bench),
-  // then the cells.
+/// The originals and gold-standard retrains that are missing (rank 0 alone in a distributed
+/// bench); returns every reference model's path relative to the folder.
+std::vector<std::string> make_references(const BenchPlan& plan, const DataBundle& bundle,
+                                         const PlanFolder& folder, const BenchFiles& files,
+                                         const RunContext& context, Observer& observer) {
   std::vector<std::string> references;
-  const auto original_of = [&](uint64_t seed) {
-    return (out / "models" / ("original-" + seed_tag(seed) + ".pt")).string();
-  };
-  const auto retrain_stem = [&](const std::string& scenario, uint64_t seed) {
-    return "retrain-" + scenario + "-" + seed_tag(seed);
-  };
   for (uint64_t seed : plan.seeds) {
     const RunContext ctx = RunContext(context).seed(seed);
-    const std::string original = original_of(seed);
+    const std::string original = files.original(seed);
     references.push_back("models/original-" + seed_tag(seed) + ".pt");
     if (folder.writes() && !fs::exists(original)) {
       observer.message("bench: training the original, seed " + std::to_string(seed));
@@ -213,19 +228,22 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
       ensure_original(train, bundle, original, ctx);
     }
     for (const auto& scenario : plan.scenarios) {
-      const std::string stem = retrain_stem(scenario.name, seed);
-      const std::string retrain = (out / "models" / (stem + ".pt")).string();
-      references.push_back("models/" + stem + ".pt");
+      const std::string retrain = files.retrain(scenario.name, seed);
+      references.push_back("models/" + retrain_stem(scenario.name, seed) + ".pt");
       if (folder.writes() && !fs::exists(retrain)) {
         observer.message("bench: the gold-standard retrain of " + scenario.name + ", seed " +
                          std::to_string(seed));
         ensure_retrain(original, plan.data, scenario.forget, bundle, retrain,
-                       (out / "models" / (stem + ".json")).string(), ctx);
+                       files.retrain_result(scenario.name, seed), ctx);
       }
     }
   }
-  if (group) dist::share_files(*group, "bench-models", out, references);
+  return references;
+}
 
+/// Every cell (seed x scenario x method) not yet finished, shared out in a distributed bench.
+CellTally run_bench_cells(const BenchPlan& plan, const DataBundle& bundle, const BenchFiles& files,
+                          dist::GlooGroup* group, const RunContext& context, Observer& observer) {
   struct Cell {
     uint64_t seed;
     const BenchScenario* scenario;
@@ -238,86 +256,70 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
       for (const auto& m : plan.methods) cells.push_back({seed, &scenario, &m});
     }
   }
-  const auto job_of = [&](const Cell& c) {
-    return cell_job(original_of(c.seed), plan.data, c.scenario->forget, c.method->method,
-                    c.method->options,
-                    (out / "models" / (retrain_stem(c.scenario->name, c.seed) + ".pt")).string());
-  };
-  const auto cell_folder = [&](const Cell& c) {
-    return out / "cells" / c.scenario->name / c.method->label / seed_tag(c.seed);
-  };
   CellList work;
   work.name = "bench";
   work.count = cells.size();
-  work.job = [&](size_t i) { return job_of(cells[i]); };
-  work.folder = [&](size_t i) { return cell_folder(cells[i]); };
+  work.job = [&](size_t i) {
+    const Cell& c = cells[i];
+    return cell_job(files.original(c.seed), plan.data, c.scenario->forget, c.method->method,
+                    c.method->options, files.retrain(c.scenario->name, c.seed));
+  };
+  work.folder = [&](size_t i) {
+    return files.cell(cells[i].scenario->name, cells[i].method->label, cells[i].seed);
+  };
   work.label = [&](size_t i) { return cells[i].note(); };
   work.context = [&](size_t i) { return RunContext(context).seed(cells[i].seed); };
-  const CellTally tally = run_cells(work, bundle, group, out, observer);
-  if (!folder.writes()) return nlohmann::json::object();  // rank 0 writes the aggregate
-  const int64_t ran = tally.ran, failed = tally.failed;
+  return run_cells(work, bundle, group, files.out, observer);
+}
 
-  // Aggregate everything on disk, including cells finished by earlier runs.
-  nlohmann::json aggregate;
-  aggregate["plan_file"] = job.plan;
-  aggregate["data"] = plan.data;
-  aggregate["seeds"] = plan.seeds;
-  aggregate["env"] = env_entry(configure_threads(context.threads()), context.seed(),
-                               context.device().str(), precision_name(context.precision()));
-  aggregate["cells"] = nlohmann::json::array();
-  aggregate["references"] = nlohmann::json::array();
-  for (const auto& scenario : plan.scenarios) {
-    for (uint64_t seed : plan.seeds) {
-      const std::string stem = "retrain-" + scenario.name + "-" + seed_tag(seed);
-      const auto gold = read_json_or_null((out / "models" / (stem + ".json")).string());
-      if (gold.is_null()) continue;
-      // The original's gap to this retrain; the retrain's own gap is 0 by definition.
-      nlohmann::json pair = {
-          {"models",
-           {{"original", gold["models"]["original"]}, {"retrain", gold["models"]["unlearned"]}}}};
-      add_avg_gaps(pair);
-      nlohmann::json original_values = row_values(pair, "original");
-      nlohmann::json retrain_values = row_values(pair, "retrain");
-      retrain_values["avg_gap"] = 0.0;
-      // Training time as measured when the retrain was trained (absent for a cache hit).
-      const auto& summary = gold["method"].value("summary", nlohmann::json::object());
-      if (summary.contains("train_time_s")) retrain_values["time_s"] = summary["train_time_s"];
-      aggregate["references"].push_back({{"scenario", scenario.name},
-                                         {"role", "original"},
-                                         {"seed", seed},
-                                         {"values", original_values}});
-      aggregate["references"].push_back({{"scenario", scenario.name},
-                                         {"role", "retrain"},
-                                         {"seed", seed},
-                                         {"values", retrain_values}});
-    }
-    for (const auto& m : plan.methods) {
-      for (uint64_t seed : plan.seeds) {
-        const fs::path dir = out / "cells" / scenario.name / m.label / seed_tag(seed);
-        nlohmann::json cell = {
-            {"scenario", scenario.name}, {"label", m.label}, {"method", m.method}, {"seed", seed}};
-        const auto result = read_json_or_null((dir / "result.json").string());
-        if (!result.is_null()) {
-          cell["status"] = "ok";
-          cell["values"] = row_values(result, "unlearned");
-          cell["values"]["time_s"] = result["time_s"].value("unlearn", 0.0);
-          cell["options"] = result["method"]["options"];
-          cell["data"] = result["data"];
-        } else if (const std::string error = cell_error(dir); !error.empty()) {
-          cell["status"] = "failed";
-          cell["error"] = error;
-        } else {
-          cell["status"] = "missing";
-        }
-        aggregate["cells"].push_back(cell);
-      }
-    }
+/// The original's and the retrain's rows of one scenario and seed, from the retrain's result.
+void add_reference_rows(nlohmann::json& aggregate, const std::string& scenario, uint64_t seed,
+                        const BenchFiles& files) {
+  const auto gold = read_json_or_null(files.retrain_result(scenario, seed));
+  if (gold.is_null()) return;
+  // The original's gap to this retrain; the retrain's own gap is 0 by definition.
+  nlohmann::json pair = {
+      {"models",
+       {{"original", gold["models"]["original"]}, {"retrain", gold["models"]["unlearned"]}}}};
+  add_avg_gaps(pair);
+  nlohmann::json original_values = row_values(pair, "original");
+  nlohmann::json retrain_values = row_values(pair, "retrain");
+  retrain_values["avg_gap"] = 0.0;
+  // Training time as measured when the retrain was trained (absent for a cache hit).
+  const auto& summary = gold["method"].value("summary", nlohmann::json::object());
+  if (summary.contains("train_time_s")) retrain_values["time_s"] = summary["train_time_s"];
+  for (const auto& [role, values] :
+       {std::pair<const char*, const nlohmann::json*>{"original", &original_values},
+        {"retrain", &retrain_values}}) {
+    aggregate["references"].push_back(
+        {{"scenario", scenario}, {"role", role}, {"seed", seed}, {"values", *values}});
   }
-  add_forgetting_quality(aggregate, plan, bundle, out, observer);
-  aggregate["ran"] = ran;
-  aggregate["failed"] = failed;
+}
 
-  // CSV: one row per cell and reference, metric columns in a fixed order then the rest.
+/// A cell's row: its values when it finished, its error when it failed, else "missing".
+nlohmann::json cell_row(const std::string& scenario, const BenchMethod& m, uint64_t seed,
+                        const BenchFiles& files) {
+  const fs::path dir = files.cell(scenario, m.label, seed);
+  nlohmann::json cell = {
+      {"scenario", scenario}, {"label", m.label}, {"method", m.method}, {"seed", seed}};
+  const auto result = read_json_or_null((dir / "result.json").string());
+  if (!result.is_null()) {
+    cell["status"] = "ok";
+    cell["values"] = row_values(result, "unlearned");
+    cell["values"]["time_s"] = result["time_s"].value("unlearn", 0.0);
+    cell["options"] = result["method"]["options"];
+    cell["data"] = result["data"];
+  } else if (const std::string error = cell_error(dir); !error.empty()) {
+    cell["status"] = "failed";
+    cell["error"] = error;
+  } else {
+    cell["status"] = "missing";
+  }
+  return cell;
+}
+
+/// results.csv: one row per cell and reference, metric columns in a fixed order then the rest.
+std::string results_csv(const nlohmann::json& aggregate) {
   std::vector<std::string> columns = {"UA",           "RA",          "TA",      "FTA",   "RTA",
                                       "MIA_efficacy", "MIA_entropy", "avg_gap", "time_s"};
   std::set<std::string> extra;
@@ -351,16 +353,59 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
     write_row(c["scenario"], c["label"], c["seed"], c["status"],
               c.value("values", nlohmann::json::object()));
   }
-  write_text_atomically((out / "results.csv").string(), csv.str(), true, "--out");
+  return csv.str();
+}
+
+void write_results(const nlohmann::json& aggregate, const fs::path& out, bool html) {
+  write_text_atomically((out / "results.csv").string(), results_csv(aggregate), true, "--out");
   write_text_atomically((out / "results.json").string(), json_text(aggregate, 2) + "\n", true,
                         "--out");
   write_text_atomically((out / "results.md").string(), bench_markdown(aggregate), true, "--out");
   const bool any_cell = std::any_of(aggregate["cells"].begin(), aggregate["cells"].end(),
                                     [](const auto& c) { return c.value("status", "") == "ok"; });
-  if (job.html && any_cell) {
+  if (html && any_cell) {
     write_html_report((out / "report.html").string(), load_report_sources({out.string()}), true,
                       "--out");
   }
+}
+
+}  // namespace
+
+nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Observer& observer) {
+  const BenchPlan plan = read_bench_plan(job.plan);  // every check before any work
+  const PlanFolder folder(job);
+  const BenchFiles files{folder.path()};
+  const DataBundle bundle = load_data(plan.data);
+  check_scenarios(plan, bundle, job.plan);
+  observer.message(detail::concat("bench: ", plan.scenarios.size(), " scenarios x ",
+                                  plan.methods.size(), " methods x ", plan.seeds.size(),
+                                  " seeds -> ", files.out.string()));
+  const auto references = make_references(plan, bundle, folder, files, context, observer);
+  if (job.group) dist::share_files(*job.group, "bench-models", files.out, references);
+  const CellTally tally = run_bench_cells(plan, bundle, files, job.group, context, observer);
+  if (!folder.writes()) return nlohmann::json::object();  // rank 0 writes the aggregate
+
+  // Aggregate everything on disk, including cells finished by earlier runs.
+  nlohmann::json aggregate;
+  aggregate["plan_file"] = job.plan;
+  aggregate["data"] = plan.data;
+  aggregate["seeds"] = plan.seeds;
+  aggregate["env"] = env_entry(configure_threads(context.threads()), context.seed(),
+                               context.device().str(), precision_name(context.precision()));
+  aggregate["cells"] = nlohmann::json::array();
+  aggregate["references"] = nlohmann::json::array();
+  for (const auto& scenario : plan.scenarios) {
+    for (uint64_t seed : plan.seeds) add_reference_rows(aggregate, scenario.name, seed, files);
+    for (const auto& m : plan.methods) {
+      for (uint64_t seed : plan.seeds) {
+        aggregate["cells"].push_back(cell_row(scenario.name, m, seed, files));
+      }
+    }
+  }
+  add_forgetting_quality(aggregate, plan, bundle, files.out, observer);
+  aggregate["ran"] = tally.ran;
+  aggregate["failed"] = tally.failed;
+  write_results(aggregate, files.out, job.html);
   return aggregate;
 }
 
@@ -397,6 +442,127 @@ std::string format_stats(const Stats& s, int decimals) {
   return buf;
 }
 
+const std::vector<std::string>& table_metrics() {
+  static const std::vector<std::string> metrics = {"UA",  "RA",           "TA",      "FTA",
+                                                   "RTA", "MIA_efficacy", "avg_gap", "time_s"};
+  return metrics;
+}
+
+/// One scenario's rows: each row's values per metric over the seeds, in first-seen order.
+struct ScenarioRows {
+  std::vector<std::string> order;
+  std::map<std::string, std::map<std::string, std::vector<double>>> values;
+  std::map<std::string, int> failures;
+
+  void add(const std::string& label, const nlohmann::json& v) {
+    if (std::find(order.begin(), order.end(), label) == order.end()) order.push_back(label);
+    for (const auto& m : table_metrics()) {
+      if (v.contains(m) && v[m].is_number()) values[label][m].push_back(v[m].get<double>());
+    }
+  }
+  double mean_of(const std::string& label, const std::string& m) const {
+    const auto row = values.find(label);
+    if (row == values.end()) return NAN;
+    const auto it = row->second.find(m);
+    return it == row->second.end() ? NAN : stats_of(it->second).mean;
+  }
+  std::string cell(const std::string& label, const std::string& m) const {
+    const auto row = values.find(label);
+    if (row == values.end() || !row->second.count(m)) return "-";
+    return format_stats(stats_of(row->second.at(m)), m == "time_s" ? 1 : 2);
+  }
+  bool has_test_part() const {
+    for (const auto& [label, v] : values) {
+      if (v.count("FTA")) return true;
+    }
+    return false;
+  }
+};
+
+ScenarioRows collect_rows(const nlohmann::json& aggregate, const std::string& scenario) {
+  ScenarioRows rows;
+  for (const auto& r : aggregate["references"]) {
+    if (r["scenario"] == scenario) rows.add("(" + r["role"].get<std::string>() + ")", r["values"]);
+  }
+  for (const auto& c : aggregate["cells"]) {
+    if (c["scenario"] != scenario) continue;
+    if (c["status"] == "ok") {
+      rows.add(c["label"], c["values"]);
+    } else {
+      rows.add(c["label"], nlohmann::json::object());
+      ++rows.failures[c["label"]];
+    }
+  }
+  return rows;
+}
+
+/// The references first, then the methods ranked by mean Avg-gap (rows without one last).
+void match_retrain_table(std::ostringstream& md, const ScenarioRows& rows) {
+  std::vector<std::string> ordered, ranked;
+  for (const auto& label : rows.order) (label.front() == '(' ? ordered : ranked).push_back(label);
+  std::stable_sort(ranked.begin(), ranked.end(), [&](const std::string& a, const std::string& b) {
+    const double x = rows.mean_of(a, "avg_gap"), y = rows.mean_of(b, "avg_gap");
+    if (std::isnan(x) != std::isnan(y)) return std::isnan(y);
+    return !std::isnan(x) && x < y;
+  });
+  ordered.insert(ordered.end(), ranked.begin(), ranked.end());
+  md << "Goal match-retrain: ranked by Avg-gap to the retrained model (lower is better).\n\n";
+  md << "| rank | method |";
+  for (const auto& m : table_metrics()) md << " " << (m == "time_s" ? "time (s)" : m) << " |";
+  md << "\n|---|---|";
+  for (size_t i = 0; i < table_metrics().size(); ++i) md << "---|";
+  md << "\n";
+  int rank = 0;
+  for (const auto& label : ordered) {
+    const bool reference = label.front() == '(';
+    md << "| " << (reference ? "" : std::to_string(++rank)) << " | " << label;
+    if (rows.failures.count(label)) md << " (" << rows.failures.at(label) << " failed)";
+    md << " |";
+    for (const auto& m : table_metrics()) md << " " << rows.cell(label, m) << " |";
+    md << "\n";
+  }
+}
+
+/// The suppress goal: forget-side accuracy down, retain-side accuracy kept.
+void suppress_line(std::ostringstream& md, const ScenarioRows& rows) {
+  const bool test_part = rows.has_test_part();
+  const std::string forget_metric = test_part ? "FTA" : "UA";
+  const std::string keep_metric = test_part ? "RTA" : "RA";
+  std::vector<std::pair<double, std::string>> suppress;
+  for (const auto& label : rows.order) {
+    const double f = rows.mean_of(label, forget_metric), k = rows.mean_of(label, keep_metric);
+    if (std::isnan(f) || std::isnan(k)) continue;
+    const double score = test_part ? k - f : k - (100.0 - f);  // UA = 100 - Acc(D_f)
+    suppress.push_back({score, label});
+  }
+  std::stable_sort(suppress.begin(), suppress.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  md << "\nGoal suppress: ranked by " << keep_metric << " − " << (test_part ? "FTA" : "Acc(D_f)")
+     << " (higher is better): ";
+  for (size_t i = 0; i < suppress.size(); ++i) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f", suppress[i].first);
+    md << (i ? ", " : "") << suppress[i].second << " " << buf;
+  }
+  md << ".\n";
+}
+
+void forgetting_quality_line(std::ostringstream& md, const nlohmann::json& aggregate,
+                             const std::string& scenario) {
+  const auto fq = aggregate.value("forgetting_quality", nlohmann::json::object());
+  if (!fq.contains(scenario)) return;
+  md << "\nForgetting quality (NeurIPS 2023 challenge score, N = models per group): ";
+  bool first = true;
+  for (const auto& [label, q] : fq[scenario].items()) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3f (F %.3f, N %d)", q["score"].get<double>(),
+                  q["F"].get<double>(), q["n"].get<int>());
+    md << (first ? "" : ", ") << label << " " << buf;
+    first = false;
+  }
+  md << ".\n";
+}
+
 }  // namespace
 
 std::string bench_markdown(const nlohmann::json& aggregate) {
@@ -412,113 +578,12 @@ std::string bench_markdown(const nlohmann::json& aggregate) {
     const std::string s = c["scenario"];
     if (std::find(scenarios.begin(), scenarios.end(), s) == scenarios.end()) scenarios.push_back(s);
   }
-  const std::vector<std::string> metrics = {"UA",  "RA",           "TA",      "FTA",
-                                            "RTA", "MIA_efficacy", "avg_gap", "time_s"};
   for (const auto& scenario : scenarios) {
-    // Collect each row's values per metric over seeds.
-    std::vector<std::string> order, md_references;
-    std::map<std::string, std::map<std::string, std::vector<double>>> values;
-    std::map<std::string, int> failures;
-    auto add = [&](const std::string& label, const nlohmann::json& v) {
-      if (std::find(order.begin(), order.end(), label) == order.end()) order.push_back(label);
-      for (const auto& m : metrics) {
-        if (v.contains(m) && v[m].is_number()) values[label][m].push_back(v[m].get<double>());
-      }
-    };
-    for (const auto& r : aggregate["references"]) {
-      if (r["scenario"] != scenario) continue;
-      add("(" + r["role"].get<std::string>() + ")", r["values"]);
-    }
-    for (const auto& c : aggregate["cells"]) {
-      if (c["scenario"] != scenario) continue;
-      if (c["status"] == "ok") {
-        add(c["label"], c["values"]);
-      } else {
-        add(c["label"], nlohmann::json::object());
-        ++failures[c["label"]];
-      }
-    }
-    const bool has_test_part = [&] {
-      for (const auto& [label, v] : values) {
-        if (v.count("FTA")) return true;
-      }
-      return false;
-    }();
-    auto mean_of = [&](const std::string& label, const std::string& m) {
-      auto it = values[label].find(m);
-      return it == values[label].end() ? NAN : stats_of(it->second).mean;
-    };
-    // The references first, then the methods ranked by mean Avg-gap (rows without one last).
-    std::vector<std::string> ranked;
-    for (const auto& label : order) {
-      if (label.front() == '(') md_references.push_back(label);
-    }
-    for (const auto& label : order) {
-      if (label.front() != '(') ranked.push_back(label);
-    }
-    std::stable_sort(ranked.begin(), ranked.end(), [&](const std::string& a, const std::string& b) {
-      const double x = mean_of(a, "avg_gap"), y = mean_of(b, "avg_gap");
-      if (std::isnan(x) != std::isnan(y)) return std::isnan(y);
-      return !std::isnan(x) && x < y;
-    });
+    const ScenarioRows rows = collect_rows(aggregate, scenario);
     md << "\n## " << scenario << "\n\n";
-    md << "Goal match-retrain: ranked by Avg-gap to the retrained model (lower is better).\n\n";
-    md << "| rank | method |";
-    for (const auto& m : metrics) md << " " << (m == "time_s" ? "time (s)" : m) << " |";
-    md << "\n|---|---|";
-    for (size_t i = 0; i < metrics.size(); ++i) md << "---|";
-    md << "\n";
-    int rank = 0;
-    std::vector<std::string> rows = md_references;
-    rows.insert(rows.end(), ranked.begin(), ranked.end());
-    for (const auto& label : rows) {
-      const bool reference = label.front() == '(';
-      md << "| " << (reference ? "" : std::to_string(++rank)) << " | " << label;
-      if (failures.count(label)) md << " (" << failures[label] << " failed)";
-      md << " |";
-      for (const auto& m : metrics) {
-        auto it = values[label].find(m);
-        md << " "
-           << (it == values[label].end()
-                   ? "-"
-                   : format_stats(stats_of(it->second), m == "time_s" ? 1 : 2))
-           << " |";
-      }
-      md << "\n";
-    }
-    // The suppress goal: forget-side accuracy down, retain-side accuracy kept.
-    const std::string forget_metric = has_test_part ? "FTA" : "UA";
-    const std::string keep_metric = has_test_part ? "RTA" : "RA";
-    std::vector<std::pair<double, std::string>> suppress;
-    for (const auto& label : order) {
-      double f = mean_of(label, forget_metric), k = mean_of(label, keep_metric);
-      if (std::isnan(f) || std::isnan(k)) continue;
-      const double score = has_test_part ? k - f : k - (100.0 - f);  // UA = 100 - Acc(D_f)
-      suppress.push_back({score, label});
-    }
-    std::stable_sort(suppress.begin(), suppress.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
-    md << "\nGoal suppress: ranked by " << keep_metric << " − "
-       << (has_test_part ? "FTA" : "Acc(D_f)") << " (higher is better): ";
-    for (size_t i = 0; i < suppress.size(); ++i) {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.2f", suppress[i].first);
-      md << (i ? ", " : "") << suppress[i].second << " " << buf;
-    }
-    md << ".\n";
-    const auto fq = aggregate.value("forgetting_quality", nlohmann::json::object());
-    if (fq.contains(scenario)) {
-      md << "\nForgetting quality (NeurIPS 2023 challenge score, N = models per group): ";
-      bool first = true;
-      for (const auto& [label, q] : fq[scenario].items()) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%.3f (F %.3f, N %d)", q["score"].get<double>(),
-                      q["F"].get<double>(), q["n"].get<int>());
-        md << (first ? "" : ", ") << label << " " << buf;
-        first = false;
-      }
-      md << ".\n";
-    }
+    match_retrain_table(md, rows);
+    suppress_line(md, rows);
+    forgetting_quality_line(md, aggregate, scenario);
   }
   return md.str();
 }

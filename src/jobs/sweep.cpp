@@ -214,24 +214,23 @@ DataBundle carve_validation(const DataBundle& bundle, double fraction, uint64_t 
   return carved;
 }
 
-nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Observer& observer) {
-  const SweepPlan plan = read_sweep_plan(job.plan);
-  const std::vector<OptionValues> trials = sweep_trials(plan);
-  dist::GlooGroup* group = job.group;
-  const PlanFolder folder(job);
-  const fs::path& out = folder.path();
-  const DataBundle bundle = carve_validation(load_data(plan.data), plan.validation, plan.seed);
+namespace {
+
+/// A bad or empty selection fails before any training; outliers() needs the original model,
+/// so it is checked when the retrain is made.
+void check_forget(const SweepPlan& plan, const DataBundle& bundle, const std::string& path) {
   try {
-    // A bad or empty selection fails before any training; outliers() needs the original model,
-    // so it is checked when the retrain is made.
     const Selection selection = Selection::parse(plan.forget);
     if (!selection.uses_outliers()) make_split(selection, bundle, SplitOptions());
   } catch (const Error& e) {  // names the plan file
-    throw UsageError(detail::concat(job.plan, ": forget: ", e.what()));
+    throw UsageError(detail::concat(path, ": forget: ", e.what()));
   }
-  const std::string data_label = plan.data + " (validation split)";
-  const RunContext ctx = RunContext(context).seed(plan.seed);
+}
 
+/// The validation original and retrain, when missing (rank 0 alone in a distributed sweep).
+void make_references(const SweepPlan& plan, const DataBundle& bundle, const PlanFolder& folder,
+                     const std::string& data_label, const RunContext& ctx, Observer& observer) {
+  const fs::path& out = folder.path();
   const std::string original = (out / "models" / "original.pt").string();
   const std::string retrain = (out / "models" / "retrain.pt").string();
   if (folder.writes() && !fs::exists(original)) {
@@ -246,87 +245,60 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
     ensure_retrain(original, data_label, plan.forget, bundle, retrain,
                    (out / "models" / "retrain.json").string(), ctx);
   }
-  if (group)
-    dist::share_files(*group, "sweep-models", out, {"models/original.pt", "models/retrain.pt"});
+}
 
-  const auto trial_job = [&](size_t i) {
-    return cell_job(original, data_label, plan.forget, plan.method, trials[i], retrain);
-  };
-  CellList work;
-  work.name = "sweep";
-  work.count = trials.size();
-  work.job = trial_job;
-  work.folder = [&](size_t i) { return out / "trials" / trial_name(i); };
-  work.label = trial_name;
-  work.context = [&](size_t) { return ctx; };
-  const CellTally tally = run_cells(work, bundle, group, out, observer);
-  if (!folder.writes()) return nlohmann::json::object();  // rank 0 writes the summary
-  const int64_t ran = tally.ran, failed = tally.failed;
+/// Every trial's row, and its place on the two goals' axes (NaN when it failed).
+struct TrialRows {
+  nlohmann::json rows = nlohmann::json::array();
+  std::vector<double> forget, keep, gaps;
+};
 
-  nlohmann::json summary;
-  summary["plan_file"] = job.plan;
-  summary["method"] = plan.method;
-  summary["forget"] = plan.forget;
-  summary["data"] = data_label;
-  summary["validation"] = plan.validation;
-  summary["search"] = plan.search;
-  summary["env"] = env_entry(configure_threads(context.threads()), plan.seed,
-                             context.device().str(), precision_name(context.precision()));
-  summary["ran"] = ran;
-  summary["failed"] = failed;
-  const auto gold = read_json_or_null((out / "models" / "retrain.json").string());
-  nlohmann::json retrain_values =
-      gold.is_null() ? nlohmann::json::object() : row_values(gold, "unlearned");
-  summary["retrain"] = retrain_values;
-
-  std::vector<double> forget_axis, keep_axis, gaps;
-  summary["trials"] = nlohmann::json::array();
+TrialRows collect_trials(const std::vector<OptionValues>& trials, const fs::path& out) {
+  TrialRows t;
   for (size_t i = 0; i < trials.size(); ++i) {
     const fs::path dir = out / "trials" / trial_name(i);
-    nlohmann::json t = {{"trial", trial_name(i)}, {"options", trials[i]}};
+    nlohmann::json row = {{"trial", trial_name(i)}, {"options", trials[i]}};
     const auto result = read_json_or_null((dir / "result.json").string());
     double f = NAN, k = NAN, g = NAN;
     if (!result.is_null()) {
-      t["status"] = "ok";
-      t["values"] = row_values(result, "unlearned");
-      t["values"]["time_s"] = result["time_s"].value("unlearn", 0.0);
-      std::tie(f, k) = suppress_axes(t["values"]);
-      g = t["values"].value("avg_gap", NAN);
+      row["status"] = "ok";
+      row["values"] = row_values(result, "unlearned");
+      row["values"]["time_s"] = result["time_s"].value("unlearn", 0.0);
+      std::tie(f, k) = suppress_axes(row["values"]);
+      g = row["values"].value("avg_gap", NAN);
     } else {
-      t["status"] = "failed";
-      t["error"] = cell_error(dir);
+      row["status"] = "failed";
+      row["error"] = cell_error(dir);
     }
-    forget_axis.push_back(f);
-    keep_axis.push_back(k);
-    gaps.push_back(g);
-    summary["trials"].push_back(t);
+    t.forget.push_back(f);
+    t.keep.push_back(k);
+    t.gaps.push_back(g);
+    t.rows.push_back(row);
   }
-  summary["axes"] = {{"forget", retrain_values.contains("FTA") ? "FTA (validation)" : "Acc(D_f)"},
-                     {"keep", retrain_values.contains("RTA") ? "RTA (validation)" : "RA"}};
-  summary["pareto_front"] = nlohmann::json::array();
-  for (size_t i : pareto_front(forget_axis, keep_axis)) {
-    summary["pareto_front"].push_back(trial_name(i));
-  }
+  return t;
+}
 
-  // match-retrain: the lowest validation Avg-gap.
+/// summary.chosen: match-retrain takes the lowest validation Avg-gap; suppress, among settings
+/// whose forget-side accuracy is within the tolerance of the retrain's, the best retain-side
+/// accuracy, and when none qualifies the lowest forget accuracy.
+void choose_settings(nlohmann::json& summary, const TrialRows& t,
+                     const std::vector<OptionValues>& trials, double tolerance) {
   std::optional<size_t> best_gap;
-  for (size_t i = 0; i < gaps.size(); ++i) {
-    if (!std::isnan(gaps[i]) && (!best_gap || gaps[i] < gaps[*best_gap])) best_gap = i;
+  for (size_t i = 0; i < t.gaps.size(); ++i) {
+    if (!std::isnan(t.gaps[i]) && (!best_gap || t.gaps[i] < t.gaps[*best_gap])) best_gap = i;
   }
-  // suppress: among settings whose forget-side accuracy is within the tolerance of the
-  // retrain's, the best retain-side accuracy; when none qualifies, the lowest forget accuracy.
-  const double retrain_forget = suppress_axes(retrain_values).first;
+  const double retrain_forget = suppress_axes(summary["retrain"]).first;
   std::optional<size_t> best_suppress;
   for (size_t i = 0; i < trials.size(); ++i) {
-    if (std::isnan(forget_axis[i]) || std::isnan(keep_axis[i])) continue;
-    if (!(forget_axis[i] <= retrain_forget + plan.suppress_tolerance)) continue;
-    if (!best_suppress || keep_axis[i] > keep_axis[*best_suppress]) best_suppress = i;
+    if (std::isnan(t.forget[i]) || std::isnan(t.keep[i])) continue;
+    if (!(t.forget[i] <= retrain_forget + tolerance)) continue;
+    if (!best_suppress || t.keep[i] > t.keep[*best_suppress]) best_suppress = i;
   }
   const bool suppress_qualified = best_suppress.has_value();
   if (!best_suppress) {
     for (size_t i = 0; i < trials.size(); ++i) {
-      if (std::isnan(forget_axis[i])) continue;
-      if (!best_suppress || forget_axis[i] < forget_axis[*best_suppress]) best_suppress = i;
+      if (std::isnan(t.forget[i])) continue;
+      if (!best_suppress || t.forget[i] < t.forget[*best_suppress]) best_suppress = i;
     }
   }
   auto chosen = [&](std::optional<size_t> i, const std::string& why) {
@@ -340,19 +312,14 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
   summary["chosen"]["suppress"] = chosen(
       best_suppress, suppress_qualified
                          ? detail::concat("highest ", summary["axes"]["keep"].get<std::string>(),
-                                          " among settings within ", plan.suppress_tolerance,
+                                          " among settings within ", tolerance,
                                           " points of the retrain's forget-side accuracy")
                          : "no setting came within the tolerance: the lowest forget-side "
                            "accuracy");
+}
 
-  if (job.compose) {
-    std::vector<std::string> names;
-    for (size_t i = 0; i < trials.size(); ++i) names.push_back(trial_name(i));
-    summary["compose"] = compose_sweep_trials(out, plan.forget, names, forget_axis, keep_axis,
-                                              plan.suppress_tolerance, bundle, ctx, observer);
-  }
-
-  // CSV: trial, each searched option, then the metrics.
+/// sweep.csv: trial, each searched option, then the metrics.
+std::string sweep_csv(const nlohmann::json& summary, const SweepPlan& plan) {
   std::ostringstream csv;
   csv << "trial,status";
   for (const auto& p : plan.space) csv << "," << p.flag;
@@ -370,20 +337,83 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
     }
     csv << "\n";
   }
-  write_text_atomically((out / "sweep.csv").string(), csv.str(), true, "--out");
+  return csv.str();
+}
+
+void write_sweep_files(const nlohmann::json& summary, const SweepPlan& plan, const fs::path& out,
+                       bool html) {
+  write_text_atomically((out / "sweep.csv").string(), sweep_csv(summary, plan), true, "--out");
   write_text_atomically((out / "sweep.json").string(), json_text(summary, 2) + "\n", true, "--out");
   write_text_atomically((out / "sweep.md").string(), sweep_markdown(summary), true, "--out");
   const bool any_trial = std::any_of(summary["trials"].begin(), summary["trials"].end(),
                                      [](const auto& t) { return t.value("status", "") == "ok"; });
-  if (job.html && any_trial) {
-    // Closest to the retrain first: the report draws the first few trials in detail.
-    auto sources = load_report_sources({out.string()});
-    std::stable_sort(sources.begin(), sources.end(), [](const auto& a, const auto& b) {
-      const double ga = a.result.value("avg_gap", 1e300), gb = b.result.value("avg_gap", 1e300);
-      return ga < gb;
-    });
-    write_html_report((out / "report.html").string(), sources, true, "--out");
+  if (!html || !any_trial) return;
+  // Closest to the retrain first: the report draws the first few trials in detail.
+  auto sources = load_report_sources({out.string()});
+  std::stable_sort(sources.begin(), sources.end(), [](const auto& a, const auto& b) {
+    const double ga = a.result.value("avg_gap", 1e300), gb = b.result.value("avg_gap", 1e300);
+    return ga < gb;
+  });
+  write_html_report((out / "report.html").string(), sources, true, "--out");
+}
+
+}  // namespace
+
+nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Observer& observer) {
+  const SweepPlan plan = read_sweep_plan(job.plan);
+  const std::vector<OptionValues> trials = sweep_trials(plan);
+  const PlanFolder folder(job);
+  const fs::path& out = folder.path();
+  const DataBundle bundle = carve_validation(load_data(plan.data), plan.validation, plan.seed);
+  check_forget(plan, bundle, job.plan);
+  const std::string data_label = plan.data + " (validation split)";
+  const RunContext ctx = RunContext(context).seed(plan.seed);
+  make_references(plan, bundle, folder, data_label, ctx, observer);
+  if (job.group) {
+    dist::share_files(*job.group, "sweep-models", out, {"models/original.pt", "models/retrain.pt"});
   }
+  const std::string original = (out / "models" / "original.pt").string();
+  const std::string retrain = (out / "models" / "retrain.pt").string();
+  CellList work;
+  work.name = "sweep";
+  work.count = trials.size();
+  work.job = [&](size_t i) {
+    return cell_job(original, data_label, plan.forget, plan.method, trials[i], retrain);
+  };
+  work.folder = [&](size_t i) { return out / "trials" / trial_name(i); };
+  work.label = trial_name;
+  work.context = [&](size_t) { return ctx; };
+  const CellTally tally = run_cells(work, bundle, job.group, out, observer);
+  if (!folder.writes()) return nlohmann::json::object();  // rank 0 writes the summary
+
+  nlohmann::json summary;
+  summary["plan_file"] = job.plan;
+  summary["method"] = plan.method;
+  summary["forget"] = plan.forget;
+  summary["data"] = data_label;
+  summary["validation"] = plan.validation;
+  summary["search"] = plan.search;
+  summary["env"] = env_entry(configure_threads(context.threads()), plan.seed,
+                             context.device().str(), precision_name(context.precision()));
+  summary["ran"] = tally.ran;
+  summary["failed"] = tally.failed;
+  const auto gold = read_json_or_null((out / "models" / "retrain.json").string());
+  summary["retrain"] = gold.is_null() ? nlohmann::json::object() : row_values(gold, "unlearned");
+  const TrialRows t = collect_trials(trials, out);
+  summary["trials"] = t.rows;
+  summary["axes"] = {
+      {"forget", summary["retrain"].contains("FTA") ? "FTA (validation)" : "Acc(D_f)"},
+      {"keep", summary["retrain"].contains("RTA") ? "RTA (validation)" : "RA"}};
+  summary["pareto_front"] = nlohmann::json::array();
+  for (size_t i : pareto_front(t.forget, t.keep)) summary["pareto_front"].push_back(trial_name(i));
+  choose_settings(summary, t, trials, plan.suppress_tolerance);
+  if (job.compose) {
+    std::vector<std::string> names;
+    for (size_t i = 0; i < trials.size(); ++i) names.push_back(trial_name(i));
+    summary["compose"] = compose_sweep_trials(out, plan.forget, names, t.forget, t.keep,
+                                              plan.suppress_tolerance, bundle, ctx, observer);
+  }
+  write_sweep_files(summary, plan, out, job.html);
   return summary;
 }
 

@@ -300,8 +300,7 @@ nlohmann::json read_result(const std::string& path) {
   if (!in) throw IoError(detail::concat("cannot open result file '", path, "'"));
   try {
     return nlohmann::json::parse(in);
-  } catch (
-      const nlohmann::json::parse_error& e) {  // the JSON parser's error, naming the file and byte
+  } catch (const nlohmann::json::parse_error& e) {  // the parser's error, with file and byte
     throw FormatError(detail::concat(path, ": not valid JSON at byte ", e.byte, ": ", e.what()));
   }
 }

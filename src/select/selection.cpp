@@ -140,18 +140,106 @@ bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c))
 bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
 
+bool starts_number(const std::string& text, size_t i) {
+  const char c = text[i];
+  const size_t n = text.size();
+  return is_digit(c) || ((c == '-' || c == '+' || c == '.') && i + 1 < n &&
+                         (is_digit(text[i + 1]) || (text[i + 1] == '.' && c != '.')));
+}
+
+/// The end of the number that starts at `start`: sign, digits, fraction, exponent.
+size_t number_end(const std::string& text, size_t start) {
+  const size_t n = text.size();
+  size_t i = start;
+  if (text[i] == '-' || text[i] == '+') ++i;
+  while (i < n && is_digit(text[i])) ++i;
+  if (i < n && text[i] == '.') {
+    ++i;
+    while (i < n && is_digit(text[i])) ++i;
+  }
+  if (i < n && (text[i] == 'e' || text[i] == 'E')) {
+    size_t j = i + 1;
+    if (j < n && (text[j] == '+' || text[j] == '-')) ++j;
+    if (j < n && is_digit(text[j])) {
+      i = j;
+      while (i < n && is_digit(text[i])) ++i;
+    }
+  }
+  if (i < n && is_ident_char(text[i])) throw error_at(text, start, "malformed number");
+  return i;
+}
+
+/// `@file` or `@"file name"` at `start`; returns the token and moves `i` past it.
+Token path_token(const std::string& text, size_t start, size_t& i) {
+  const size_t n = text.size();
+  i = start + 1;
+  if (i < n && (text[i] == '"' || text[i] == '\'')) {
+    const size_t close = text.find(text[i], i + 1);
+    if (close == std::string::npos) throw error_at(text, i, "unterminated string");
+    Token t{Tok::kPath, text.substr(i + 1, close - i - 1), start};
+    i = close + 1;
+    return t;
+  }
+  while (i < n && !std::isspace(static_cast<unsigned char>(text[i])) && text[i] != ')' &&
+         text[i] != '(') {
+    ++i;
+  }
+  if (i == start + 1) throw error_at(text, start, "expected a file name after '@'");
+  return {Tok::kPath, text.substr(start + 1, i - start - 1), start};
+}
+
+/// A comparison (= == != < <= > >=) or `~` at `start`; moves `i` past it.
+Token operator_token(const std::string& text, size_t start, size_t& i) {
+  const char c = text[start];
+  if (c == '~') {
+    i = start + 1;
+    return {Tok::kOp, "~", start};
+  }
+  const bool two = start + 1 < text.size() && text[start + 1] == '=';
+  if (!two && c == '=') {
+    i = start + 1;
+    return {Tok::kAssign, "=", start};
+  }
+  if (!two && c == '!') throw error_at(text, start, "expected '!='");
+  i = start + (two ? 2 : 1);
+  return {Tok::kOp, text.substr(start, i - start), start};
+}
+
+Tok punctuation(char c) {
+  switch (c) {
+    case '(':
+      return Tok::kLParen;
+    case ')':
+      return Tok::kRParen;
+    case '[':
+      return Tok::kLBracket;
+    case ']':
+      return Tok::kRBracket;
+    default:
+      return Tok::kComma;
+  }
+}
+
+[[noreturn]] void unexpected_character(const std::string& text, size_t start) {
+  // Report the whole UTF-8 character, not its first byte.
+  size_t len = 1;
+  while (start + len < text.size() &&
+         (static_cast<unsigned char>(text[start + len]) & 0xC0) == 0x80) {
+    ++len;
+  }
+  throw error_at(text, start, "unexpected character '" + text.substr(start, len) + "'");
+}
+
 std::vector<Token> tokenize(const std::string& text) {
   std::vector<Token> tokens;
   size_t i = 0;
   const size_t n = text.size();
   while (i < n) {
     const char c = text[i];
+    const size_t start = i;
     if (std::isspace(static_cast<unsigned char>(c))) {
       ++i;
-      continue;
-    }
-    const size_t start = i;
-    if (is_ident_start(c)) {
+    } else if (is_ident_start(c)) {
       while (i < n && is_ident_char(text[i])) ++i;
       tokens.push_back({Tok::kIdent, text.substr(start, i - start), start});
     } else if (c == '"' || c == '\'') {
@@ -161,67 +249,18 @@ std::vector<Token> tokenize(const std::string& text) {
       if (close == std::string::npos) throw error_at(text, start, "unterminated string");
       tokens.push_back({Tok::kString, text.substr(i + 1, close - i - 1), start});
       i = close + 1;
-    } else if (is_digit(c) || ((c == '-' || c == '+' || c == '.') && i + 1 < n &&
-                               (is_digit(text[i + 1]) || (text[i + 1] == '.' && c != '.')))) {
-      if (c == '-' || c == '+') ++i;
-      while (i < n && is_digit(text[i])) ++i;
-      if (i < n && text[i] == '.') {
-        ++i;
-        while (i < n && is_digit(text[i])) ++i;
-      }
-      if (i < n && (text[i] == 'e' || text[i] == 'E')) {
-        size_t j = i + 1;
-        if (j < n && (text[j] == '+' || text[j] == '-')) ++j;
-        if (j < n && is_digit(text[j])) {
-          i = j;
-          while (i < n && is_digit(text[i])) ++i;
-        }
-      }
-      if (i < n && is_ident_char(text[i])) throw error_at(text, start, "malformed number");
+    } else if (starts_number(text, i)) {
+      i = number_end(text, start);
       tokens.push_back({Tok::kNumber, text.substr(start, i - start), start});
     } else if (c == '@') {
-      ++i;
-      if (i < n && (text[i] == '"' || text[i] == '\'')) {
-        const size_t close = text.find(text[i], i + 1);
-        if (close == std::string::npos) throw error_at(text, i, "unterminated string");
-        tokens.push_back({Tok::kPath, text.substr(i + 1, close - i - 1), start});
-        i = close + 1;
-      } else {
-        while (i < n && !std::isspace(static_cast<unsigned char>(text[i])) && text[i] != ')' &&
-               text[i] != '(') {
-          ++i;
-        }
-        if (i == start + 1) throw error_at(text, start, "expected a file name after '@'");
-        tokens.push_back({Tok::kPath, text.substr(start + 1, i - start - 1), start});
-      }
-    } else if (c == '=' || c == '!' || c == '<' || c == '>') {
-      const bool two = i + 1 < n && text[i + 1] == '=';
-      if (!two && c == '=') {
-        ++i;
-        tokens.push_back({Tok::kAssign, "=", start});
-        continue;
-      }
-      if (!two && c == '!') throw error_at(text, start, "expected '!='");
-      i += two ? 2 : 1;
-      tokens.push_back({Tok::kOp, text.substr(start, i - start), start});
-    } else if (c == '~') {
-      ++i;
-      tokens.push_back({Tok::kOp, "~", start});
+      tokens.push_back(path_token(text, start, i));
+    } else if (c == '=' || c == '!' || c == '<' || c == '>' || c == '~') {
+      tokens.push_back(operator_token(text, start, i));
     } else if (c == '(' || c == ')' || c == '[' || c == ']' || c == ',') {
       ++i;
-      const Tok kind = c == '('   ? Tok::kLParen
-                       : c == ')' ? Tok::kRParen
-                       : c == '[' ? Tok::kLBracket
-                       : c == ']' ? Tok::kRBracket
-                                  : Tok::kComma;
-      tokens.push_back({kind, std::string(1, c), start});
+      tokens.push_back({punctuation(c), std::string(1, c), start});
     } else {
-      // Report the whole UTF-8 character, not its first byte.
-      size_t len = 1;
-      while (start + len < n && (static_cast<unsigned char>(text[start + len]) & 0xC0) == 0x80) {
-        ++len;
-      }
-      throw error_at(text, start, "unexpected character '" + text.substr(start, len) + "'");
+      unexpected_character(text, start);
     }
   }
   tokens.push_back({Tok::kEnd, "", n});

@@ -13,6 +13,48 @@
 
 namespace unlearn::cli {
 
+namespace {
+
+/// The chosen method's own flags; values stay text until the method parses them.
+struct MethodFlags {
+  std::map<std::string, std::string> values;
+  std::map<std::string, bool> switches;
+  std::vector<std::pair<std::string, CLI::Option*>> declared;
+
+  /// The flags given on the command line (or in --config), as the method's option values.
+  OptionValues given() const {
+    OptionValues out;
+    for (const auto& [flag, opt] : declared) {
+      if (opt->count() == 0) continue;
+      out[flag] = switches.count(flag) ? (switches.at(flag) ? "true" : "false") : values.at(flag);
+    }
+    return out;
+  }
+};
+
+/// --preset and every option of `method_name`, in an option group of their own.
+void declare_method_options(CLI::App* sub, const std::string& method_name, MethodFlags& flags) {
+  const MethodEntry& entry = find_method(method_name);
+  auto* group = sub->add_option_group(method_name + " options");
+  if (!entry.presets.empty()) {
+    std::string presets;
+    for (const auto& p : entry.presets) presets += (presets.empty() ? "" : "|") + p;
+    flags.declared.push_back(
+        {"preset", group->add_option("--preset", flags.values["preset"],
+                                     "start from a named set of values: " + presets)});
+  }
+  for (const auto& doc : entry.options()) {
+    const std::string help = doc.help + " [default: " + doc.value + "]";
+    CLI::Option* opt = doc.is_switch
+                           ? group->add_flag("--" + doc.flag + ",!--no-" + doc.flag,
+                                             flags.switches[doc.flag], help)
+                           : group->add_option("--" + doc.flag, flags.values[doc.flag], help);
+    flags.declared.push_back({doc.flag, opt});
+  }
+}
+
+}  // namespace
+
 void register_forget(CLI::App& app, const std::string& method_name) {
   auto* sub = app.add_subcommand("forget", "unlearn a selection from a model");
   auto job = std::make_shared<ForgetJob>();
@@ -47,29 +89,8 @@ void register_forget(CLI::App& app, const std::string& method_name) {
   auto html = std::make_shared<HtmlOptions>();
   add_html_options(sub, *html);
 
-  // The chosen method's own options; values stay text until the method parses them.
-  auto values = std::make_shared<std::map<std::string, std::string>>();
-  auto switches = std::make_shared<std::map<std::string, bool>>();
-  auto given = std::make_shared<std::vector<std::pair<std::string, CLI::Option*>>>();
-  const MethodEntry& entry = find_method(method_name);
-  auto* group = sub->add_option_group(method_name + " options");
-  if (!entry.presets.empty()) {
-    std::string presets;
-    for (const auto& p : entry.presets) presets += (presets.empty() ? "" : "|") + p;
-    given->push_back({"preset", group->add_option("--preset", (*values)["preset"],
-                                                  "start from a named set of values: " + presets)});
-  }
-  for (const auto& doc : entry.options()) {
-    CLI::Option* opt;
-    if (doc.is_switch) {
-      opt = group->add_flag("--" + doc.flag + ",!--no-" + doc.flag, (*switches)[doc.flag],
-                            doc.help + " [default: " + doc.value + "]");
-    } else {
-      opt = group->add_option("--" + doc.flag, (*values)[doc.flag],
-                              doc.help + " [default: " + doc.value + "]");
-    }
-    given->push_back({doc.flag, opt});
-  }
+  auto method_flags = std::make_shared<MethodFlags>();
+  declare_method_options(sub, method_name, *method_flags);
 
   auto dist_options = std::make_shared<dist::DistOptions>();
   add_dist_options(sub, *dist_options, /*sync_bn=*/true);
@@ -78,20 +99,13 @@ void register_forget(CLI::App& app, const std::string& method_name) {
                 [&](const RunContext& context, auto*) {
                   job->use_cache = !*no_cache;
                   job->torchscript = common->torchscript();
-                  for (const auto& [flag, opt] : *given) {
-                    if (opt->count() == 0) continue;
-                    if (switches->count(flag)) {
-                      job->method_options[flag] = switches->at(flag) ? "true" : "false";
-                    } else {
-                      job->method_options[flag] = values->at(flag);
-                    }
-                  }
+                  job->method_options = method_flags->given();
                   job->outputs.html = html->resolve(job->outputs.report);
                   ConsoleObserver observer(common->quiet);
                   check_export(*export_format, job->outputs.out, job->outputs.force);
                   auto result = run_forget_job(*job, context, observer);
-                  if (!is_writing_rank(context.group()))
-                    return;  // rank 0 writes a data-parallel run's files
+                  // Rank 0 alone writes a data-parallel run's files.
+                  if (!is_writing_rank(context.group())) return;
                   export_and_say(*export_format, job->outputs, common->quiet);
                   if (!common->quiet) std::printf("%s", format_table({result}).c_str());
                   say_outputs("unlearned model", job->outputs, common->quiet);

@@ -11,17 +11,34 @@
 
 namespace unlearn::cli {
 
+namespace {
+
+/// --epochs, --batch, --lr, --momentum, --weight-decay and --schedule, into `recipe`.
+void declare_recipe(CLI::App* sub, TrainOptions& recipe) {
+  sub->add_option("--epochs", recipe.epochs(), "training epochs")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--batch", recipe.batch(), "batch size")->capture_default_str();
+  sub->add_option("--lr", recipe.lr(), "peak learning rate")->capture_default_str();
+  sub->add_option("--momentum", recipe.momentum(), "SGD momentum")->capture_default_str();
+  sub->add_option("--weight-decay", recipe.weight_decay(), "weight decay")->capture_default_str();
+  sub->add_option_function<std::string>(
+         "--schedule",
+         [&recipe](const std::string& v) {
+           recipe.schedule(parse_choice<LrSchedule>(v, "schedule"));
+         },
+         "learning-rate schedule")
+      ->check(CLI::IsMember(choice_names<LrSchedule>()))
+      ->default_str(choice_name(recipe.schedule()));
+}
+
+}  // namespace
+
 void register_train(CLI::App& app) {
   auto* sub =
       app.add_subcommand("train", "train a classifier (with --exclude: the retrain gold standard)");
   auto job = std::make_shared<TrainJob>();
   auto common = std::make_shared<CommonOptions>();
-  auto epochs = std::make_shared<int64_t>(job->recipe.epochs());
-  auto batch = std::make_shared<int64_t>(job->recipe.batch());
-  auto lr = std::make_shared<double>(job->recipe.lr());
-  auto momentum = std::make_shared<double>(job->recipe.momentum());
-  auto wd = std::make_shared<double>(job->recipe.weight_decay());
-  auto schedule = std::make_shared<std::string>(choice_name(job->recipe.schedule()));
 
   sub->add_option("--data", job->data,
                   "data source (fashion-mnist, idx:, npz:, cifar10:, folder:, dicom:, or a path)")
@@ -34,16 +51,7 @@ void register_train(CLI::App& app) {
   sub->add_option("--normalize", job->normalize,
                   "input normalisation: data (the training images' statistics) or MEAN,STD")
       ->capture_default_str();
-  sub->add_option("--epochs", *epochs, "training epochs")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  sub->add_option("--batch", *batch, "batch size")->capture_default_str();
-  sub->add_option("--lr", *lr, "peak learning rate")->capture_default_str();
-  sub->add_option("--momentum", *momentum, "SGD momentum")->capture_default_str();
-  sub->add_option("--weight-decay", *wd, "weight decay")->capture_default_str();
-  sub->add_option("--schedule", *schedule, "learning-rate schedule")
-      ->check(CLI::IsMember(choice_names<LrSchedule>()))
-      ->capture_default_str();
+  declare_recipe(sub, job->recipe);
   sub->add_option("--exclude", job->exclude, "selection to leave out (the retrain gold standard)");
   sub->add_flag("--allow-empty", job->allow_empty,
                 "accept a selection matching nothing or everything");
@@ -69,18 +77,12 @@ void register_train(CLI::App& app) {
     run_as_rank(*dist_options, *common, /*data_parallel=*/true,
                 [&](const RunContext& context, auto*) {
                   job->torchscript = common->torchscript();
-                  job->recipe.epochs(*epochs)
-                      .batch(*batch)
-                      .lr(*lr)
-                      .momentum(*momentum)
-                      .weight_decay(*wd)
-                      .schedule(parse_choice<LrSchedule>(*schedule, "schedule"))
-                      .seed(common->seed);
+                  job->recipe.seed(common->seed);
                   ConsoleObserver observer(common->quiet);
                   check_export(*export_format, job->out, job->force);
                   auto summary = run_train_job(*job, context, observer);
-                  if (!is_writing_rank(context.group()))
-                    return;  // rank 0 writes a data-parallel run's model
+                  // Rank 0 alone writes a data-parallel run's model.
+                  if (!is_writing_rank(context.group())) return;
                   const std::string exported = write_export(*export_format, job->out, job->force);
                   if (!exported.empty() && !common->quiet)
                     std::printf("TorchScript -> %s\n", exported.c_str());

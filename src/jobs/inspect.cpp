@@ -142,7 +142,13 @@ std::string inspect_text(const nlohmann::json& info) {
   std::ostringstream out;
   if (info.value("kind", "") == "model") {
     out << "model file  " << info["file"].get<std::string>() << "\n";
-    out << "arch        " << info["arch"].dump() << "  options " << info["options"].dump() << "\n";
+    // The architecture's options, as the model spec names them (a const json has no operator[]
+    // for a missing key: reading one was undefined behaviour, and crashed now and then).
+    nlohmann::json options = nlohmann::json::object();
+    for (const char* key : {"num_classes", "in_channels", "width", "input_size", "hidden_layers"}) {
+      if (info.contains(key)) options[key] = info.at(key);
+    }
+    out << "arch        " << info.at("arch").dump() << "  options " << options.dump() << "\n";
     out << "input       " << info["input"].dump() << "\n";
     out << "parameters  " << info["parameters"].get<int64_t>() << "  groups "
         << info["groups"].dump() << "\n";

@@ -34,6 +34,7 @@ expect_exit 0 "retrain without device C" -- "$UNLEARN" train --data folder:shift
   --exclude 'device == "C"' --out re.pt
 expect_exit 0 "inspect model" -- "$UNLEARN" inspect orig.pt
 grep -q "small-cnn" out.txt && grep -q "provenance" out.txt || fail "inspect model lacks arch/provenance"
+grep -q '"width":0.5' out.txt || fail "inspect model lacks the architecture's options"
 
 expect_exit 0 "forget device C" -- "$UNLEARN" forget --model orig.pt --data folder:shift \
   --forget 'device == "C"' --method finetune --retrain re.pt --out ft.pt --report ft.json --quiet

@@ -28,18 +28,21 @@ void write_atomically(const std::string& path, bool force, const std::string& fl
                       const std::function<void(const std::string& tmp_path)>& write) {
   check_output_path(path, force, flag);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  try {
-    write(tmp);
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec)
-      throw IoError(
-          detail::concat(flag, ": cannot rename '", tmp, "' to '", path, "': ", ec.message()));
-  } catch (...) {  // any failure: remove the temporary file, then rethrow
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw;
+  PartialOutput partial(tmp);
+  write(tmp);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    throw IoError(
+        detail::concat(flag, ": cannot rename '", tmp, "' to '", path, "': ", ec.message()));
   }
+  partial.keep();
+}
+
+PartialOutput::~PartialOutput() {
+  if (kept_) return;
+  std::error_code ignored;
+  fs::remove_all(path_, ignored);
 }
 
 void write_text_atomically(const std::string& path, const std::string& text, bool force,

@@ -122,7 +122,8 @@ void write_image_folder(const DataBundle& bundle, const std::string& out,
   fs::remove_all(staging, ec);
   fs::create_directories(staging, ec);
   UNLEARN_CHECK_AS(IoError, !ec, "--out: cannot create ", staging.string(), ": ", ec.message());
-  try {
+  PartialOutput partial(staging.string());
+  {
     int64_t total = 0;
     for (const Part& part : parts) total += part.data->size();
     observer.begin("write " + options.format, total);
@@ -136,9 +137,7 @@ void write_image_folder(const DataBundle& bundle, const std::string& out,
     classes.close();
     if (fs::exists(target, ec)) fs::remove_all(target);  // check_output_path allowed it: --force
     fs::rename(staging, target);
-  } catch (...) {  // any failure: remove the half-written folder, then rethrow
-    fs::remove_all(staging, ec);
-    throw;
+    partial.keep();
   }
 }
 

@@ -10,6 +10,22 @@ namespace unlearn {
 /// `flag` names the option that gave the path (e.g. "--out"), for the message.
 void check_output_path(const std::string& path, bool force, const std::string& flag);
 
+/// Removes a file or folder that is being written when it goes out of scope, unless `keep()`
+/// was called: a failure anywhere in between leaves nothing half-written behind.
+/// Example: PartialOutput partial(tmp); write(tmp); rename(tmp, path); partial.keep();
+class PartialOutput {
+ public:
+  explicit PartialOutput(std::string path) : path_(std::move(path)) {}
+  ~PartialOutput();
+  PartialOutput(const PartialOutput&) = delete;
+  PartialOutput& operator=(const PartialOutput&) = delete;
+  void keep() { kept_ = true; }
+
+ private:
+  std::string path_;
+  bool kept_ = false;
+};
+
 /// Calls `write(tmp)` with a temporary path in the same folder, then renames it to `path`.
 /// On any exception the temporary file is removed and the exception propagates; `path` is
 /// untouched. Checks `path` with check_output_path first.

@@ -1,12 +1,15 @@
 #include "plan_command.h"
 
+#include <cstdio>
+
+#include "console.h"
 #include "distributed.h"
 
 namespace unlearn::cli {
 
 CLI::App* add_plan_command(CLI::App& app, const PlanCommand& command,
                            const std::shared_ptr<PlanRun>& run,
-                           std::function<void(const RunContext&, bool quiet)> body) {
+                           std::function<nlohmann::json(const RunContext&, Observer&)> job) {
   auto* sub = app.add_subcommand(command.name, command.description);
   auto common = std::make_shared<CommonOptions>();
   sub->add_option("plan", run->plan, command.plan_help)->required();
@@ -21,7 +24,14 @@ CLI::App* add_plan_command(CLI::App& app, const PlanCommand& command,
                 [&](const RunContext& context, dist::GlooGroup* group) {
                   run->group = group;
                   run->html = !*no_report;
-                  body(context, common->quiet);
+                  ConsoleObserver observer(common->quiet);
+                  const nlohmann::json summary = job(context, observer);
+                  if (common->quiet) return;
+                  std::printf("%s", command.markdown(summary).c_str());
+                  std::printf("\n%d %s run now, %d failed; results -> %s/%s.{csv,json,md}\n",
+                              summary["ran"].get<int>(), command.units.c_str(),
+                              summary["failed"].get<int>(), run->out.c_str(),
+                              command.files.c_str());
                 });
   });
   return sub;

@@ -242,6 +242,21 @@ std::vector<std::string> read_names(const std::string& file) {
   return names;
 }
 
+/// Without class names the classes are 0..max_label: refuses labels (of every split, in split
+/// order) that leave classes with no sample at all (one stray label of 200 in a 10-class set
+/// would make 191 empty classes).
+void check_dense_labels(const torch::Tensor& labels, int64_t max_label, const std::string& path) {
+  if (max_label < 0 || labels.numel() == 0) return;
+  const auto counts = torch::bincount(labels, {}, max_label + 1);
+  const auto empty = torch::nonzero(counts.eq(0)).flatten();
+  if (empty.numel() == 0) return;
+  throw FormatError(detail::concat(
+      "read_npz: ", path, ": labels run from 0 to ", max_label, " but ", empty.numel(),
+      " of those ", max_label + 1, " classes have no sample in any split (the first is ",
+      empty[0].item<int64_t>(), "); fix the labels, or name every class, one per line, in ",
+      fs::path(path).stem().string(), ".classes.txt beside the archive"));
+}
+
 }  // namespace npz_impl
 }  // namespace
 
@@ -297,6 +312,9 @@ DataBundle read_npz(const std::string& path, const DataOptions& options) {
                      "read_npz: ", class_file, " lists ", names.size(), " class names but ", path,
                      " has label ", max_label);
   } else {
+    std::vector<torch::Tensor> labels;
+    for (const auto& [split, part] : parts) labels.push_back(part.data.labels);
+    npz_impl::check_dense_labels(torch::cat(labels), max_label, path);
     for (int64_t k = 0; k <= std::max<int64_t>(max_label, 0); ++k) {
       names.push_back(std::to_string(k));
     }

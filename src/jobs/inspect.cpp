@@ -11,6 +11,7 @@
 #include "unlearn/core/error.h"
 #include "unlearn/data/patient_hash.h"
 #include "unlearn/models/model.h"
+#include "unlearn/models/torchscript.h"
 
 namespace unlearn {
 
@@ -86,6 +87,7 @@ nlohmann::json class_counts(const Dataset& data) {
 }
 
 bool is_model_file(const std::string& target) {
+  if (is_torchscript_path(target)) return true;  // torchscript:FILE, as --model takes it
   std::error_code ec;
   if (!fs::is_regular_file(target, ec)) return false;
   std::string ext = fs::path(target).extension().string();

@@ -60,6 +60,11 @@ namespace {
 
 /// The longest regular expression a `~` comparison accepts.
 constexpr size_t kMaxRegexLength = 512;
+/// The deepest nesting of parentheses and `not` a selection accepts: the parser and the
+/// evaluator recurse once per level, and a few thousand levels would exhaust the stack.
+constexpr int kMaxNesting = 100;
+/// The longest selection text accepted (long id lists belong in `in @FILE`).
+constexpr size_t kMaxExpressionLength = size_t{1} << 20;
 
 using select_detail::Literal;
 using select_detail::Node;
@@ -90,11 +95,28 @@ std::string join(const std::vector<std::string>& items) {
 
 /// "selection: <what> at column <c>\n  <text>\n  <caret>[\n<note>]". The expression sits on a
 /// line of its own so the caret lines up whatever prefix the caller prints before the message.
+/// A long expression is shown as the 40 bytes either side of the problem, cut at characters.
 InvalidArgument error_at(const std::string& text, size_t pos, const std::string& what,
                          const std::string& note = "") {
+  constexpr size_t kContext = 40;
   const size_t column = display_width(text, pos) + 1;
-  std::string msg = detail::concat("selection: ", what, " at column ", column, "\n  ", text, "\n  ",
-                                   std::string(column - 1, ' '), "^");
+  std::string shown = text;
+  size_t shown_pos = pos;
+  if (text.size() > 3 * kContext) {
+    const auto continuation = [&](size_t i) {
+      return i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80;
+    };
+    size_t start = pos > kContext ? pos - kContext : 0;
+    while (start > 0 && continuation(start)) --start;
+    size_t end = std::min(text.size(), pos + kContext);
+    while (continuation(end)) ++end;
+    const std::string before = start > 0 ? "…" : "";
+    shown = before + text.substr(start, end - start) + (end < text.size() ? "…" : "");
+    shown_pos = before.size() + pos - start;
+  }
+  const size_t caret = display_width(shown, shown_pos);
+  std::string msg = detail::concat("selection: ", what, " at column ", column, "\n  ", shown,
+                                   "\n  ", std::string(caret, ' '), "^");
   if (!note.empty()) msg += "\n" + note;
   return InvalidArgument(msg);
 }
@@ -387,13 +409,25 @@ class Parser {
     return combine(Node::Kind::kAnd, pos, std::move(parts));
   }
 
+  /// One level deeper (a parenthesis or a `not` at `pos`); refuses more than kMaxNesting.
+  void enter(size_t pos) {
+    if (++depth_ > kMaxNesting) {
+      throw error_at(
+          text_, pos,
+          detail::concat("nested more than ", kMaxNesting,
+                         " levels deep (parentheses and 'not'; the limit is ", kMaxNesting, ")"));
+    }
+  }
+
   NodePtr parse_not() {
     if (at_keyword("not")) {
       const size_t pos = take().pos;
+      enter(pos);
       auto node = std::make_shared<Node>();
       node->kind = Node::Kind::kNot;
       node->pos = pos;
       node->children.push_back(parse_not());
+      --depth_;
       return node;
     }
     return parse_primary();
@@ -401,10 +435,11 @@ class Parser {
 
   NodePtr parse_primary() {
     if (peek().kind == Tok::kLParen) {
-      take();
+      enter(take().pos);
       NodePtr inner = parse_or();
       if (peek().kind != Tok::kRParen) fail_expected("')'");
       take();
+      --depth_;
       return inner;
     }
     if (peek().kind != Tok::kIdent || is_keyword(peek().text)) {
@@ -594,6 +629,7 @@ class Parser {
   const std::string& text_;
   std::vector<Token> tokens_;
   size_t next_ = 0;
+  int depth_ = 0;  // parentheses and `not` open at the current token
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -904,6 +940,9 @@ Selection Selection::parse(const std::string& text) {
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
     throw error_at(text, text.size(), "empty expression");
   }
+  UNLEARN_CHECK(text.size() <= kMaxExpressionLength, "selection: ", text.size(),
+                " characters, more than the limit of ", kMaxExpressionLength,
+                "; put long lists of ids in a file and select them with `in @FILE`");
   selection.root_ = Parser(selection.text_).parse();
   return selection;
 }

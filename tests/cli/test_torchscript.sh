@@ -14,6 +14,11 @@ models="$SCRIPT_DIR/torchscript_models.py"
 expect_exit 0 "eval torchscript:" -- "$UNLEARN" eval --model torchscript:py.pt --data "$DATA" \
   --forget 'class == 0' --json
 grep -q '"UA"' out.txt || fail "eval of an imported model printed no metrics"
+# inspect takes a model as --model does, torchscript: included (issue 22: it was refused as an
+# unknown data scheme).
+expect_exit 0 "inspect torchscript:" -- "$UNLEARN" inspect torchscript:py.pt
+grep -q "torchscript" out.txt && grep -q "parameters" out.txt ||
+  fail "inspect torchscript: lacks the architecture or the parameter count"
 expect_exit 0 "forget torchscript:" -- "$UNLEARN" forget --model torchscript:py.pt --data "$DATA" \
   --forget 'class == 0' --method psg --passes 3 --out u.pt --report u.json --export torchscript \
   --no-registry --quiet

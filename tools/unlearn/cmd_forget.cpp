@@ -77,7 +77,7 @@ void register_forget(CLI::App& app, const std::string& method_name) {
                 "also count the fine-tuning steps on D_f that restore the original's accuracy");
   sub->add_option("--input-size", job->input_size,
                   "check that the model takes SxS inputs (the size is set by train --input-size)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   sub->add_option("--retain-share", job->retain_share,
                   "share of the retain set the method may use, a seeded random subset "
                   "(metrics still use all of it)")

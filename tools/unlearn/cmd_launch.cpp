@@ -25,7 +25,7 @@ void register_launch(CLI::App& app) {
       ->check(CLI::Range(1, 65535));
   sub->add_option("--dist-timeout", options->timeout_s,
                   "seconds each rank waits for a lost peer before stopping with an error")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->capture_default_str();
   sub->add_option("command", *command, "the subcommand and its options, after --")->required();
   sub->callback(

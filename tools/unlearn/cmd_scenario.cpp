@@ -40,7 +40,7 @@ void register_scenario(CLI::App& app) {
       ->check(CLI::Range(1, 26))
       ->capture_default_str();
   shift->add_option("--sites", shift_job->sites, "number of sites running them")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->capture_default_str();
   shift
       ->add_option("--correlation", shift_job->correlation,

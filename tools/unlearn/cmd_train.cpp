@@ -16,7 +16,7 @@ namespace {
 /// --epochs, --batch, --lr, --momentum, --weight-decay and --schedule, into `recipe`.
 void declare_recipe(CLI::App* sub, TrainOptions& recipe) {
   sub->add_option("--epochs", recipe.epochs(), "training epochs")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->capture_default_str();
   sub->add_option("--batch", recipe.batch(), "batch size")->capture_default_str();
   sub->add_option("--lr", recipe.lr(), "peak learning rate")->capture_default_str();
@@ -59,7 +59,7 @@ void register_train(CLI::App& app) {
   sub->add_flag("--force", job->force, "overwrite an existing --out");
   sub->add_option("--checkpoint-every", job->checkpoint_every,
                   "save the training state to OUT.ckpt every N steps (removed when done)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   sub->add_flag("--resume", job->resume,
                 "continue from OUT.ckpt when it exists (a killed run); the result is "
                 "bit-identical to an unbroken run at the same thread count");

@@ -21,7 +21,7 @@ void register_verify(CLI::App& app) {
       ->check(CLI::ExistingFile);
   sub->add_option("--tolerance", job->tolerance,
                   "largest accepted difference of a recomputed metric, percentage points")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   add_common_options(sub, *common);
   sub->callback([=] {

@@ -32,6 +32,28 @@ std::string shell_word(const std::string& arg) {
 
 }  // namespace
 
+namespace {
+
+CLI::Validator number_check(const std::string& expectation, bool (*ok)(double)) {
+  return CLI::Validator(
+      [expectation, ok](std::string& text) -> std::string {
+        const auto value = parse_real(text);
+        if (value && ok(*value)) return {};
+        return "expected " + expectation + ", got '" + text + "'";
+      },
+      expectation);
+}
+
+}  // namespace
+
+CLI::Validator non_negative() {
+  return number_check("a number >= 0", [](double v) { return v >= 0; });
+}
+
+CLI::Validator positive() {
+  return number_check("a number > 0", [](double v) { return v > 0; });
+}
+
 void remember_command_line(int argc, char** argv) {
   std::string text = "unlearn";
   for (int i = 1; i < argc; ++i) text += " " + shell_word(argv[i]);
@@ -82,7 +104,7 @@ TorchScriptSpecFlags CommonOptions::torchscript() const {
 
 void add_common_options(CLI::App* sub, CommonOptions& o) {
   sub->add_option("--threads", o.threads, "intra-op threads (default: all available cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   sub->add_option("--seed", o.seed, "random seed")->capture_default_str();
   sub->add_option("--device", o.device, "cpu or cuda[:N]")->capture_default_str();
   sub->add_option("--precision", o.precision,
@@ -95,9 +117,9 @@ void add_common_options(CLI::App* sub, CommonOptions& o) {
   auto* ts = sub->add_option_group("TorchScript import",
                                    "the spec of --model torchscript:FILE models (else FILE.json)");
   ts->add_option("--torchscript-channels", o.torchscript_channels, "input channels")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   ts->add_option("--torchscript-size", o.torchscript_size, "input side in pixels")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   ts->add_option("--torchscript-mean", o.torchscript_mean,
                  "normalisation mean per channel (a,b,c)");
   ts->add_option("--torchscript-std", o.torchscript_std, "normalisation std per channel (a,b,c)");
@@ -171,14 +193,14 @@ void export_and_say(const std::string& format, const OutputFiles& outputs, bool 
 void add_data_options(CLI::App* sub, DataOptions& o) {
   sub->add_option("--label-index", o.label_index,
                   "multi-label arrays (ChestMNIST): the label column to learn")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   sub->add_option_function<std::string>(
          "--frames", [&o](const std::string& v) { o.all_frames = v == "all"; },
          "DICOM multi-frame images: middle (one sample) or all (a sample per frame)")
       ->check(CLI::IsMember({"middle", "all"}));
   sub->add_option("--image-size", o.image_size,
                   "side that folder and DICOM images are resized to (default: the first image's)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
 }
 
 }  // namespace unlearn::cli

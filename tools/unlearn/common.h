@@ -39,6 +39,11 @@ struct CommonOptions {
 
 void add_common_options(CLI::App* sub, CommonOptions& options);
 
+/// Checks for numeric options whose messages name the bound ("--threads: expected a number >= 0,
+/// got '-3'"); CLI11's own NonNegativeNumber prints its upper bound, DBL_MAX, in full.
+CLI::Validator non_negative();
+CLI::Validator positive();
+
 /// Keeps the command as typed (argv), so results can record it (env.command_line).
 void remember_command_line(int argc, char** argv);
 

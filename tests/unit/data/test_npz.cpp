@@ -361,7 +361,7 @@ TEST(NpzRead, GrayStoredWithValidationPart) {
   const std::string path = dir.file("pneumonia.npz");
   std::vector<Member> members = small_set();
   members.push_back(gray_images("val", 2, 2, 3));
-  members.push_back(int64_labels("val", {4, 1}, false, true));
+  members.push_back(int64_labels("val", {4, 3}, false, true));
   write_npz(path, members, ZIP_CM_STORE);
   ASSERT_EQ(method_of(path, "train_images.npy"), ZIP_CM_STORE);
 
@@ -382,7 +382,7 @@ TEST(NpzRead, GrayStoredWithValidationPart) {
   EXPECT_EQ(b.test.images[1][0][1][2].item<int>(), 16 + 3 + 2);
 
   ASSERT_EQ(b.validation.size(), 2);
-  EXPECT_TRUE(b.validation.labels.equal(torch::tensor({4, 1}, torch::kLong)));
+  EXPECT_TRUE(b.validation.labels.equal(torch::tensor({4, 3}, torch::kLong)));
   // K = 1 + the largest label of all parts, the validation part included.
   const std::vector<std::string> names = {"0", "1", "2", "3", "4"};
   EXPECT_EQ(b.train.class_names, names);
@@ -447,8 +447,10 @@ TEST(NpzRead, MedMnistUint8AndOtherIntegerLabels) {
     if (descr.substr(1) == "u8") data = encode<uint64_t>({3, 0, 1}, big);
     TempDir dir;
     const std::string path = dir.file("m.npz");
-    write_npz(path,
-              replace_member(small_set(), {"train_labels.npy", npy_bytes(descr, {3, 1}, data)}));
+    // Class 2 appears in the test split: without class names every class needs a sample.
+    write_npz(path, replace_member(replace_member(small_set(), {"train_labels.npy",
+                                                                npy_bytes(descr, {3, 1}, data)}),
+                                   int64_labels("test", {2, 0}, false, true)));
     const DataBundle b = read_npz(path, {});
     EXPECT_TRUE(b.train.labels.equal(torch::tensor({3, 0, 1}, torch::kLong)));
     EXPECT_EQ(b.train.num_classes(), 4);
@@ -470,6 +472,23 @@ TEST(NpzRead, ClassNamesFromFiles) {
   const std::string msg = message_of<FormatError>([&] { read_npz(path, {}); });
   expect_contains(msg, dir.file("organ.classes.txt") + " lists 2 class names");
   expect_contains(msg, "label 2");
+}
+
+// Found as a new user would (issue 22): one stray label made a model with 191 empty classes.
+TEST(NpzRead, AStrayLabelWithoutClassNamesIsRefused) {
+  TempDir dir;
+  const std::string path = dir.file("stray.npz");
+  write_npz(path, replace_member(small_set(), int64_labels("train", {1, 0, 200}, false, true)));
+  const std::string msg = message_of<FormatError>([&] { read_npz(path, {}); });
+  expect_contains(msg, "labels run from 0 to 200 but 198 of those 201 classes have no sample");
+  expect_contains(msg, "stray.classes.txt");
+  // Naming 201 classes declares the empty ones deliberate.
+  std::vector<uint8_t> names;
+  for (int k = 0; k <= 200; ++k) {
+    for (char c : std::to_string(k) + "\n") names.push_back(static_cast<uint8_t>(c));
+  }
+  write_bytes(dir.file("stray.classes.txt"), names);
+  EXPECT_EQ(read_npz(path, {}).train.class_names.size(), 201u);
 }
 
 TEST(NpzRead, MultiLabelNeedsLabelIndex) {

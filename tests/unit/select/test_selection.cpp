@@ -380,5 +380,26 @@ TEST(Selection, RefusesRegexesTheStandardLibraryMishandles) {
   EXPECT_NO_THROW(Selection::parse("source ~ 'scanner-[0-9]{2,4}'"));
 }
 
+// Found as a new user would (issue 22): tens of thousands of parentheses overflowed the stack.
+TEST(Selection, RefusesNestingDeeperThanItsLimit) {
+  const auto nested = [](int levels, const std::string& open) {
+    std::string text;
+    for (int i = 0; i < levels; ++i) text += open;
+    text += "class == 0";
+    if (open == "(") text += std::string(static_cast<size_t>(levels), ')');
+    return text;
+  };
+  EXPECT_NO_THROW(Selection::parse(nested(100, "(")));
+  EXPECT_NO_THROW(Selection::parse(nested(100, "not ")));
+  const std::string message =
+      test::message_of<InvalidArgument>([&] { Selection::parse(nested(30000, "(")); });
+  EXPECT_NE(message.find("nested more than 100 levels"), std::string::npos) << message;
+  EXPECT_LT(message.size(), 400u) << "the message should show a window of the expression";
+  test::expect_invalid([&] { Selection::parse(nested(101, "not ")); }, "the limit is 100");
+  test::expect_invalid([&] { Selection::parse(nested(51, "( not ")); }, "nested more than 100");
+  test::expect_invalid([&] { Selection::parse("class == 0 or " + std::string(1 << 20, ' ')); },
+                       "characters, more than the limit");
+}
+
 }  // namespace
 }  // namespace unlearn

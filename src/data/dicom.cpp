@@ -628,13 +628,19 @@ torch::Tensor as_samples(DecodedPixels& d, const gdcm::Image& image, bool big_en
   return values.view({d.frames, d.height, d.width, d.samples}).permute({0, 3, 1, 2}).contiguous();
 }
 
-DicomImage read_image(const std::string& path) {
+/// read_image, or nullopt for a DICOM object without pixel data (a report, an RT structure set, a
+/// DICOMDIR), whose Modality goes to `modality`.
+std::optional<DicomImage> read_image_if_image(const std::string& path, std::string& modality) {
   quiet_gdcm();
   probe_file(path);
   CheckedImageReader reader;
   reader.SetFileName(path.c_str());
   const bool read_ok = reader.Read();
   const gdcm::DataSet& ds = reader.GetFile().GetDataSet();
+  if (!read_ok && reader.refusal().empty() && !ds.IsEmpty() && !ds.FindDataElement(kPixelData)) {
+    modality = text_value(ds, gdcm::Tag(0x0008, 0x0060)).value_or("");
+    return std::nullopt;
+  }
   if (!read_ok) read_failure(reader, ds, path);
   if (ds.FindDataElement(kModalityLutSequence)) {
     fail(path, "Modality LUT Sequence " + tag_text(kModalityLutSequence) +
@@ -664,6 +670,13 @@ DicomImage read_image(const std::string& path) {
   }
   out.pixels = std::move(values);
   return out;
+}
+
+DicomImage read_image(const std::string& path) {
+  std::string modality;
+  std::optional<DicomImage> image = read_image_if_image(path, modality);
+  if (!image) fail(path, "no pixel data " + tag_text(kPixelData));
+  return std::move(*image);
 }
 
 torch::Tensor display(const DicomImage& image) {
@@ -1083,15 +1096,52 @@ std::string patient_of(const LabelSheet& s, size_t row, const std::string& patie
   return patient;
 }
 
-/// The samples of every file (one, or one per frame with `all_frames`); `colour` is set when
-/// any image has three channels.
+/// The image in `rel`, or nullopt for an object without pixel data, counted by Modality in
+/// `skipped` (refused with `strict_dicom`, and when labels.csv gives it a row).
+std::optional<DicomImage> image_or_skip(const LabelSheet& s, const std::string& rel,
+                                        const DataOptions& options,
+                                        std::map<std::string, int64_t>& skipped) {
+  const std::string file = (s.dir / rel).string();
+  std::string modality;
+  std::optional<DicomImage> image = read_image_if_image(file, modality);
+  if (image) return image;
+  if (options.strict_dicom) {
+    fail(file, "no pixel data " + tag_text(kPixelData) + " (Modality '" + modality +
+                   "'); without --strict-dicom such objects are skipped");
+  }
+  if (s.by_path && s.rows_by_key.count(rel)) {
+    throw FormatError(detail::concat("read_dicom_dir: ", s.sheet.where(s.rows_by_key.at(rel)), ": ",
+                                     file, " has no pixel data ", tag_text(kPixelData),
+                                     " (Modality '", modality, "'): it cannot be a sample"));
+  }
+  ++skipped[modality.empty() ? "no Modality" : modality];
+  return std::nullopt;
+}
+
+/// "skipped 3 DICOM objects without pixel data: SR 2, RTSTRUCT 1 (--strict-dicom refuses them)".
+std::string skipped_note(const std::map<std::string, int64_t>& skipped) {
+  int64_t total = 0;
+  std::string counts;
+  for (const auto& [modality, n] : skipped) {
+    total += n;
+    counts += detail::concat(counts.empty() ? "" : ", ", modality, " ", n);
+  }
+  return detail::concat("skipped ", total, " DICOM object", total == 1 ? "" : "s",
+                        " without pixel data: ", counts, " (--strict-dicom refuses them)");
+}
+
+/// The samples of every image file (one, or one per frame with `all_frames`); `colour` is set
+/// when any image has three channels, and objects without pixel data are counted in `skipped`.
 std::vector<Sample> read_samples(const LabelSheet& s, const std::vector<std::string>& files,
-                                 const DataOptions& options, bool& colour) {
+                                 const DataOptions& options, bool& colour,
+                                 std::map<std::string, int64_t>& skipped) {
   std::vector<Sample> samples;
   std::map<size_t, std::string> file_of_row;
   for (const std::string& rel : files) {
     const std::string file = (s.dir / rel).string();
-    DicomImage image = read_image(file);
+    std::optional<DicomImage> found = image_or_skip(s, rel, options, skipped);
+    if (!found) continue;
+    DicomImage& image = *found;
     const auto tag = [&](const std::string& keyword) {
       const auto it = image.tags.find(keyword);
       return it == image.tags.end() ? std::string() : it->second;
@@ -1185,7 +1235,10 @@ DataBundle read_dir(const std::string& dir_text, const DataOptions& options) {
       resolve_labels(sheet.sheet, sheet.label_col, (dir / "classes.txt").string(), class_names);
   sort_extra_columns(sheet);
   bool colour = false;
-  const std::vector<Sample> samples = read_samples(sheet, files, options, colour);
+  std::map<std::string, int64_t> skipped;
+  const std::vector<Sample> samples = read_samples(sheet, files, options, colour, skipped);
+  UNLEARN_CHECK_AS(FormatError, !samples.empty(), "read_dicom_dir: ", dir_text,
+                   ": no DICOM file holds an image (", skipped_note(skipped), ")");
   const Metadata metadata = metadata_of(samples, sheet, options.all_frames);
 
   int64_t size = options.image_size;
@@ -1200,6 +1253,7 @@ DataBundle read_dir(const std::string& dir_text, const DataOptions& options) {
   };
   DataBundle bundle;
   bundle.source = dir_text;
+  if (!skipped.empty()) bundle.notes.push_back(skipped_note(skipped));
   bundle.train = split(0);
   bundle.test = split(1);
   UNLEARN_CHECK_AS(FormatError, bundle.train.size() > 0, "read_dicom_dir: ", dir_text,

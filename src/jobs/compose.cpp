@@ -174,7 +174,8 @@ struct ComposeInputs {
   std::optional<DataBundle> bundle;  // absent when the composite needs no data
 };
 
-ComposeInputs load_inputs(const ComposeJob& job, ComposeOperator op, const Loaded& loaded) {
+ComposeInputs load_inputs(const ComposeJob& job, ComposeOperator op, const Loaded& loaded,
+                          Observer& observer) {
   const Model& first = loaded.models.front();
   const bool needs_data = (job.polish.recalibrate() && has_batchnorm(first)) ||
                           job.polish.finetune_epochs() > 0 || op == ComposeOperator::search ||
@@ -188,7 +189,7 @@ ComposeInputs load_inputs(const ComposeJob& job, ComposeOperator op, const Loade
   if (!job.original.empty()) in.original = Model::load(job.original, job.torchscript);
   if (!job.retrain.empty()) in.retrain = Model::load(job.retrain, job.torchscript);
   if (needs_data) {
-    in.bundle = load_data(job.selection.data, job.selection.data_options);
+    in.bundle = load_job_data(job.selection.data, job.selection.data_options, observer);
     for (size_t i = 0; i < job.models.size(); ++i) {
       check_compatible(loaded.models[i], *in.bundle, job.models[i]);
     }
@@ -320,7 +321,7 @@ nlohmann::json run_compose_job(const ComposeJob& job, const RunContext& context,
   if (loaded.base) all.insert(all.begin(), {&*loaded.base, job.base});
   check_same_shapes(all);
   const std::string origin = check_origins(job, loaded);
-  const ComposeInputs in = load_inputs(job, op, loaded);
+  const ComposeInputs in = load_inputs(job, op, loaded, observer);
 
   const auto start = std::chrono::steady_clock::now();
   nlohmann::json search_summary;

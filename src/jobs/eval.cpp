@@ -21,7 +21,7 @@ using namespace internal;  // what the jobs share (src/jobs/*.h)
 nlohmann::json run_eval_job(const EvalJob& job, const RunContext& context, Observer& observer) {
   Model model = Model::load(job.model, job.torchscript);
   const DataSelection& s = job.selection;
-  DataBundle bundle = load_data(s.data, s.data_options);
+  DataBundle bundle = load_job_data(s.data, s.data_options, observer);
   check_compatible(model, bundle, job.model);
   // outliers() must pick the samples forget picked: those the original model ranks highest.
   std::optional<Model> reference;

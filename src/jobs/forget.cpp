@@ -197,7 +197,7 @@ nlohmann::json run_forget_job(const ForgetJob& job, const RunContext& context, O
   // Bad options and an unreadable model fail before the data are read.
   const auto method = make_method(job.method, job.method_options);
   Model original = Model::load(job.model, job.torchscript);
-  const DataBundle bundle = load_data(job.selection.data, job.selection.data_options);
+  const DataBundle bundle = load_job_data(job.selection.data, job.selection.data_options, observer);
   return run_forget(job, *method, std::move(original), bundle, context, observer);
 }
 

@@ -5,6 +5,12 @@
 
 namespace unlearn::internal {
 
+DataBundle load_job_data(const std::string& spec, const DataOptions& options, Observer& observer) {
+  DataBundle bundle = load_data(spec, options);
+  for (const std::string& note : bundle.notes) observer.message(note);
+  return bundle;
+}
+
 void check_compatible(const Model& model, const DataBundle& bundle, const std::string& path) {
   const int64_t k = bundle.train.num_classes();
   UNLEARN_CHECK(model.num_classes() == k, path, ": model has ", model.num_classes(),

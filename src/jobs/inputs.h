@@ -5,12 +5,17 @@
 #include <optional>
 #include <string>
 
+#include "unlearn/core/observer.h"
 #include "unlearn/data/dataset.h"
+#include "unlearn/data/source.h"
 #include "unlearn/metrics/evaluator.h"
 #include "unlearn/models/model.h"
 #include "unlearn/select/selection.h"
 
 namespace unlearn::internal {
+
+/// The data source `spec`, with what its reader skipped or assumed told to `observer`.
+DataBundle load_job_data(const std::string& spec, const DataOptions& options, Observer& observer);
 
 /// Checks that a model (read from `path`) can be applied to a data source.
 void check_compatible(const Model& model, const DataBundle& bundle, const std::string& path);

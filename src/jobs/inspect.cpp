@@ -115,6 +115,7 @@ nlohmann::json inspect_data(const DataBundle& bundle, int64_t max_values) {
     columns.push_back(column_summary(name, parts, max_values));
   }
   out["columns"] = columns;
+  if (!bundle.notes.empty()) out["notes"] = bundle.notes;
   return out;
 }
 
@@ -177,6 +178,9 @@ std::string inspect_text(const nlohmann::json& info) {
                   static_cast<long long>(train[c]["count"].get<int64_t>()),
                   static_cast<long long>(c < test.size() ? test[c]["count"].get<int64_t>() : 0));
     out << line;
+  }
+  if (info.contains("notes")) {
+    for (const auto& note : info.at("notes")) out << "note: " << note.get<std::string>() << "\n";
   }
   out << "\nmetadata columns\n";
   for (const auto& column : info["columns"]) {

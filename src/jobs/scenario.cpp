@@ -7,6 +7,7 @@
 #include <map>
 #include <vector>
 
+#include "inputs.h"
 #include "unlearn/core/error.h"
 #include "unlearn/scenario/device_shift.h"
 #include "unlearn/scenario/variants.h"
@@ -139,7 +140,7 @@ nlohmann::json run_device_shift_job(const DeviceShiftJob& job, const RunContext&
   check_common(job.out, job.format);
   UNLEARN_CHECK_AS(UsageError, job.images_per_patient >= 1, "--images-per-patient must be >= 1");
   const auto fleet = make_device_profiles(job.devices, job.sites, job.seed);
-  const DataBundle source = load_data(job.data, job.data_options);
+  const DataBundle source = internal::load_job_data(job.data, job.data_options, observer);
   DataBundle shifted;
   shifted.source = job.data;
   int64_t next_patient = 1;
@@ -162,7 +163,7 @@ nlohmann::json run_device_shift_job(const DeviceShiftJob& job, const RunContext&
 nlohmann::json run_outlier_scenario_job(const OutlierScenarioJob& job,
                                         const RunContext& /*context*/, Observer& observer) {
   check_common(job.out, job.format);
-  const DataBundle source = load_data(job.data, job.data_options);
+  const DataBundle source = internal::load_job_data(job.data, job.data_options, observer);
   DataBundle marked;
   marked.source = job.data;
   marked.train = inject_variants(source.train, job.share, job.seed * 3 + 1);

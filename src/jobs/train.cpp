@@ -135,7 +135,7 @@ std::string checkpoint_path_for(const std::string& out) { return out + ".ckpt"; 
 nlohmann::json run_train_job(const TrainJob& job, const RunContext& context, Observer& observer) {
   check_output_path(job.out, job.force, "--out");
   job.recipe.validate();
-  return run_train_job(job, load_data(job.data, job.data_options), context, observer);
+  return run_train_job(job, load_job_data(job.data, job.data_options, observer), context, observer);
 }
 
 nlohmann::json run_train_job(const TrainJob& job, const DataBundle& bundle,

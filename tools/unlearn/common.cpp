@@ -201,6 +201,9 @@ void add_data_options(CLI::App* sub, DataOptions& o) {
   sub->add_option("--image-size", o.image_size,
                   "side that folder and DICOM images are resized to (default: the first image's)")
       ->check(positive());
+  sub->add_flag("--strict-dicom", o.strict_dicom,
+                "DICOM folders: refuse objects without pixel data (reports, RT structure sets) "
+                "instead of skipping them with a count by Modality");
 }
 
 }  // namespace unlearn::cli

@@ -40,6 +40,9 @@ struct DataBundle {
   /// A validation part when the source has one (MedMNIST's val_*, a CSV's split == "val");
   /// otherwise empty (size() == 0). Never merged into train or test.
   Dataset validation;
+  /// What the reader skipped or assumed, in words for the user (jobs print them); e.g. "skipped
+  /// 3 DICOM objects without pixel data: SR 2, RTSTRUCT 1".
+  std::vector<std::string> notes;
 };
 
 }  // namespace unlearn

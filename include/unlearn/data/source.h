@@ -16,6 +16,9 @@ struct DataOptions {
   bool all_frames = false;
   /// Square side that decoded images (folder, DICOM) are resized to; 0 = the first image's size.
   int64_t image_size = 0;
+  /// DICOM folders: refuse an object without pixel data (a structured report, an RT structure
+  /// set, a DICOMDIR...) instead of skipping it with a note.
+  bool strict_dicom = false;
 };
 
 /// Loads the data source named by `spec`:

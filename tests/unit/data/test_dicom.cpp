@@ -623,5 +623,43 @@ TEST(DicomDir, MissingRowsFilesAndSplits) {
   EXPECT_THROW(read_dicom_dir(dir.file("nowhere")), IoError);
 }
 
+TEST(DicomDir, ObjectsWithoutPixelDataAreSkippedAndCounted) {
+  use_test_salt();
+  TempDir dir;
+  make_vendor_dir(dir);
+  copy_sample("waveform_ecg.dcm", dir, "train/ecg.dcm");  // ECG
+  copy_sample("test-SR.dcm", dir, "train/report.dcm");    // SR
+  copy_sample("rtplan.dcm", dir, "test/plan.dcm");        // RTPLAN
+
+  // Skipped without a row in labels.csv, and counted by Modality.
+  const DataBundle b = read_dicom_dir(dir.path());
+  EXPECT_EQ(b.train.size() + b.test.size() + b.validation.size(), 7);
+  ASSERT_EQ(b.notes.size(), 1u);
+  expect_contains(b.notes[0], "skipped 3 DICOM objects without pixel data");
+  expect_contains(b.notes[0], "ECG 1, RTPLAN 1, SR 1");
+
+  // --strict-dicom refuses the first one, by file.
+  DataOptions strict;
+  strict.strict_dicom = true;
+  std::string msg = message_of<FormatError>([&] { read_dicom_dir(dir.path(), strict); });
+  expect_contains(msg, "no pixel data (7FE0,0010)");
+  expect_contains(msg, "--strict-dicom");
+
+  // A labels.csv row that names one is an error: the user meant it as a sample.
+  std::ofstream(dir.file("labels.csv"), std::ios::app) << "train/report.dcm,normal,1,g\n";
+  msg = message_of<FormatError>([&] { read_dicom_dir(dir.path()); });
+  expect_contains(msg, dir.file("labels.csv") + ":9");
+  expect_contains(msg, "report.dcm has no pixel data");
+  expect_contains(msg, "Modality 'SR'");
+
+  // A folder with nothing but such objects says so.
+  TempDir only;
+  copy_sample("rtplan.dcm", only, "train/a.dcm");
+  write_text(only.file("labels.csv"), "path,label\n");
+  msg = message_of<FormatError>([&] { read_dicom_dir(only.path()); });
+  expect_contains(msg, "no DICOM file holds an image");
+  expect_contains(msg, "RTPLAN 1");
+}
+
 }  // namespace
 }  // namespace unlearn

@@ -28,6 +28,7 @@
 #include "dicom_lengths.h"
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
+#include "unlearn/core/limits.h"
 #include "unlearn/core/parse.h"
 #include "unlearn/data/csv.h"
 #include "unlearn/data/image_ops.h"
@@ -596,6 +597,15 @@ DecodedPixels decode(const gdcm::Image& image, const std::string& path) {
   out.width = dims[0];
   out.height = dims[1];
   out.frames = image.GetNumberOfDimensions() > 2 ? dims[2] : 1;
+  // Refused before GDCM allocates: a few bytes of header may claim terabytes of pixels.
+  limits::check_image_pixels(out.height, out.width, "read_dicom_image: " + path);
+  const int64_t per_frame =
+      out.height * out.width * std::max<int64_t>(image.GetPixelFormat().GetSamplesPerPixel(), 1);
+  UNLEARN_CHECK_AS(FormatError,
+                   out.frames <= limits::kMaxDicomValues / std::max<int64_t>(per_frame, 1),
+                   "read_dicom_image: ", path, ": ", out.frames, " frames of ", out.width, "x",
+                   out.height, " pixels, more than the limit of ", limits::kMaxDicomValues,
+                   " pixel values per DICOM object");
   out.buffer.resize(image.GetBufferLength());
   if (!image.GetBuffer(out.buffer.data())) {
     const gdcm::TransferSyntax& ts = image.GetTransferSyntax();
@@ -937,6 +947,7 @@ std::vector<std::string> find_dicom_files(const fs::path& dir) {
     std::transform(name.begin(), name.end(), name.begin(),
                    [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
     if (name != "DICOMDIR" && is_dicom(it->path().string())) {
+      limits::check_file_count(files.size(), "read_dicom_dir: " + dir.string());
       files.push_back(it->path().lexically_relative(dir).generic_string());
     }
   }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "unlearn/core/error.h"
+#include "unlearn/core/limits.h"
 #include "unlearn/core/parse.h"
 #include "unlearn/data/csv.h"
 #include "unlearn/data/image_file.h"
@@ -215,6 +216,7 @@ std::vector<FolderSample> list_class_folders(const fs::path& root, const fs::pat
       UNLEARN_CHECK_AS(FormatError, has_image_extension(p), "read_folder: ", p.string(),
                        ": not a .png, .jpg or .jpeg file (remove it, or list the images in a ",
                        kSheetName, " sample sheet)");
+      limits::check_file_count(samples.size() + files.size(), "read_folder: " + split_dir.string());
       files.push_back(p);
     }
     std::sort(files.begin(), files.end());

@@ -165,9 +165,9 @@ IdxArray read_idx_file(const std::string& path) {
                                        " is 0 at byte offset ", 4 + 4 * d));
     }
     if (size > kMaxElements / elements) {
-      throw FormatError(detail::concat("read_idx: ", path, ": dimension ", d, " (", size,
-                                       ") at byte offset ", 4 + 4 * d,
-                                       " makes the array implausibly large"));
+      throw FormatError(detail::concat(
+          "read_idx: ", path, ": dimension ", d, " (", size, ") at byte offset ", 4 + 4 * d,
+          " makes the array larger than the limit of ", kMaxElements, " elements"));
     }
     elements *= size;
     out.dims.push_back(size);

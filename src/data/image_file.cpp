@@ -15,6 +15,7 @@
 
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
+#include "unlearn/core/limits.h"
 #include "unlearn/data/image_ops.h"
 
 namespace unlearn {
@@ -86,6 +87,8 @@ ImageInfo image_info_of(const std::vector<unsigned char>& bytes, const std::stri
                                              &height, &comp) == 0) {
     throw_undecodable(path, fn, bytes.size());
   }
+  // A small file may claim a huge image (a decompression bomb): refused before decoding.
+  limits::check_image_pixels(height, width, detail::concat(fn, ": ", path));
   return ImageInfo{comp, height, width};
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "unlearn/core/error.h"
+#include "unlearn/core/limits.h"
 #include "unlearn/data/cifar.h"
 #include "unlearn/data/dicom.h"
 #include "unlearn/data/folder.h"
@@ -170,6 +171,9 @@ DataBundle load_unchecked(const std::string& spec, const DataOptions& options) {
 
 DataBundle load_data(const std::string& spec, const DataOptions& options) {
   DataBundle bundle = load_unchecked(spec, options);
+  UNLEARN_CHECK_AS(FormatError, bundle.train.num_classes() <= limits::kMaxClasses, spec, ": ",
+                   bundle.train.num_classes(), " classes, more than the limit of ",
+                   limits::kMaxClasses);
   // Every reader's output meets the same invariants before anything uses it.
   bundle.train.validate(spec + " (train)");
   bundle.test.validate(spec + " (test)");

@@ -2,6 +2,7 @@
 // Reading the YAML plans of `unlearn bench` and `unlearn sweep`: every problem is a UsageError
 // "FILE:LINE: ..." naming the key or value. Internal to jobs/.
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <initializer_list>
@@ -10,6 +11,7 @@
 
 #include "unlearn/core/choices.h"
 #include "unlearn/core/error.h"
+#include "unlearn/core/limits.h"
 #include "unlearn/jobs/jobs.h"
 #include "unlearn/methods/option_table.h"
 
@@ -125,6 +127,9 @@ inline YAML::Node load_plan(const std::string& path, const std::string& what) {
     return YAML::LoadFile(path);
   } catch (const YAML::BadFile&) {  // yaml-cpp's errors as usage errors naming the file
     throw UsageError(detail::concat(what, ": cannot open '", path, "'"));
+  } catch (const YAML::DeepRecursion& e) {  // yaml-cpp says only "bad file"
+    throw UsageError(detail::concat(path, ":", e.mark.line + 1, ": nested more than ",
+                                    limits::kMaxYamlNesting, " levels (the limit for YAML files)"));
   } catch (const YAML::Exception& e) {  // with the line
     throw UsageError(detail::concat(path, ":", e.mark.line + 1, ": ", e.msg));
   }

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "unlearn/core/error.h"
+#include "unlearn/core/limits.h"
 #include "unlearn/data/patient_hash.h"
 
 namespace unlearn {
@@ -58,13 +59,9 @@ struct Node {
 
 namespace {
 
-/// The longest regular expression a `~` comparison accepts.
-constexpr size_t kMaxRegexLength = 512;
-/// The deepest nesting of parentheses and `not` a selection accepts: the parser and the
-/// evaluator recurse once per level, and a few thousand levels would exhaust the stack.
-constexpr int kMaxNesting = 100;
-/// The longest selection text accepted (long id lists belong in `in @FILE`).
-constexpr size_t kMaxExpressionLength = size_t{1} << 20;
+using limits::kMaxRegexLength;
+using limits::kMaxSelectionLength;
+using limits::kMaxSelectionNesting;
 
 using select_detail::Literal;
 using select_detail::Node;
@@ -409,13 +406,13 @@ class Parser {
     return combine(Node::Kind::kAnd, pos, std::move(parts));
   }
 
-  /// One level deeper (a parenthesis or a `not` at `pos`); refuses more than kMaxNesting.
+  /// One level deeper (a parenthesis or a `not` at `pos`); refuses more than kMaxSelectionNesting.
   void enter(size_t pos) {
-    if (++depth_ > kMaxNesting) {
-      throw error_at(
-          text_, pos,
-          detail::concat("nested more than ", kMaxNesting,
-                         " levels deep (parentheses and 'not'; the limit is ", kMaxNesting, ")"));
+    if (++depth_ > kMaxSelectionNesting) {
+      throw error_at(text_, pos,
+                     detail::concat("nested more than ", kMaxSelectionNesting,
+                                    " levels deep (parentheses and 'not'; the limit is ",
+                                    kMaxSelectionNesting, ")"));
     }
   }
 
@@ -940,8 +937,8 @@ Selection Selection::parse(const std::string& text) {
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
     throw error_at(text, text.size(), "empty expression");
   }
-  UNLEARN_CHECK(text.size() <= kMaxExpressionLength, "selection: ", text.size(),
-                " characters, more than the limit of ", kMaxExpressionLength,
+  UNLEARN_CHECK(text.size() <= kMaxSelectionLength, "selection: ", text.size(),
+                " characters, more than the limit of ", kMaxSelectionLength,
                 "; put long lists of ids in a file and select them with `in @FILE`");
   selection.root_ = Parser(selection.text_).parse();
   return selection;

@@ -41,6 +41,6 @@ for case_file in "$CASES"/*.case; do
   count=$((count + 1))
   cd "$WORK" || exit 1
 done
-((count >= 30)) || fail "the catalogue has $count cases; it should have at least 30"
+((count >= 60)) || fail "the catalogue has $count cases; it should have at least 60"
 echo "$count bad-input cases"
 finish

@@ -1,11 +1,13 @@
 #include "config_file.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
 
 #include "unlearn/core/error.h"
+#include "unlearn/core/limits.h"
 
 namespace unlearn::cli {
 
@@ -30,6 +32,10 @@ void read_file(const std::string& path, std::vector<ConfigEntry>& entries) {
     root = YAML::LoadFile(path);
   } catch (const YAML::BadFile&) {  // yaml-cpp's errors as usage errors naming the file
     throw UsageError(detail::concat("--config: cannot open '", path, "'"));
+  } catch (const YAML::DeepRecursion& e) {  // yaml-cpp says only "bad file"
+    throw UsageError(detail::concat("--config ", path, ": line ", e.mark.line + 1,
+                                    ": nested more than ", limits::kMaxYamlNesting,
+                                    " levels (the limit for YAML files)"));
   } catch (const YAML::Exception& e) {  // with the line
     throw UsageError(detail::concat("--config ", path, ": line ", e.mark.line + 1, ": ", e.msg));
   }

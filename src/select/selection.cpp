@@ -60,6 +60,15 @@ struct Node {
 namespace {
 
 using limits::kMaxRegexLength;
+
+/// ECMAScript, matched in polynomial time: libstdc++'s default matcher backtracks, and a pattern
+/// such as (a*)*c takes 2^n steps on n characters that fail (40 never end). Its __polynomial
+/// option picks its breadth-first matcher, which lacks only back-references, refused anyway.
+#if defined(__GLIBCXX__)
+constexpr auto kRegexSyntax = std::regex::ECMAScript | std::regex_constants::__polynomial;
+#else
+constexpr auto kRegexSyntax = std::regex::ECMAScript;
+#endif
 using limits::kMaxSelectionLength;
 using limits::kMaxSelectionNesting;
 
@@ -594,7 +603,7 @@ class Parser {
       }
     }
     try {
-      node.regex = std::make_shared<const std::regex>(pattern.text, std::regex::ECMAScript);
+      node.regex = std::make_shared<const std::regex>(pattern.text, kRegexSyntax);
     } catch (const std::regex_error& e) {  // the regex library's error, at the expression's column
       throw error_at(
           text_, pattern.pos,

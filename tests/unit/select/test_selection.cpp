@@ -185,6 +185,17 @@ TEST(Selection, Regex) {
   EXPECT_TRUE(contains(eval_error("year ~ '20'"), "column 6"));
 }
 
+TEST(Selection, NestedQuantifiersMatchInPolynomialTime) {
+  // A backtracking matcher takes 2^n steps for these patterns on n failing characters: at 40
+  // characters this test would not end. The matcher runs in polynomial time instead.
+  Dataset d = sample(3);
+  d.metadata.set(Column{"device", std::vector<std::string>{std::string(40, 'a'), "ab", "b"}});
+  EXPECT_EQ(rows_of("device ~ '(a*)*c'", d), (Rows{}));
+  EXPECT_EQ(rows_of("device ~ '(a|a)*c'", d), (Rows{}));
+  EXPECT_EQ(rows_of("device ~ '^(a|aa)+b$'", d), (Rows{1}));
+  EXPECT_EQ(rows_of("device ~ '(a+)+b'", d), (Rows{1}));
+}
+
 TEST(Selection, RandomIsReproducibleAndExact) {
   const Dataset big = sample(1000);
   const Rows a = rows_of("random(0.25, 7)", big);

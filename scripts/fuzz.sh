@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(idx npy npz csv dicom selection model)
+((${#targets[@]})) || targets=(idx npy npz csv dicom selection selection_grammar model)
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (apt install clang)" >&2; exit 1; }
 
 build="$root/build-fuzz"

@@ -14,7 +14,8 @@
 #include <iterator>
 #include <vector>
 
-#define UNLEARN_FUZZ_TARGETS(X) X(idx) X(npy) X(npz) X(csv) X(dicom) X(selection) X(model)
+#define UNLEARN_FUZZ_TARGETS(X) \
+  X(idx) X(npy) X(npz) X(csv) X(dicom) X(selection) X(selection_grammar) X(model)
 
 #define UNLEARN_DECLARE(name) extern "C" int fuzz_target_##name(const uint8_t* data, size_t size);
 UNLEARN_FUZZ_TARGETS(UNLEARN_DECLARE)
@@ -35,7 +36,7 @@ Target find_target(const char* name) {
 int main(int argc, char** argv) {
   const Target target = argc == 3 ? find_target(argv[1]) : nullptr;
   if (target == nullptr) {
-    std::fprintf(stderr, "usage: fuzz_replay idx|npy|npz|csv|dicom|selection|model CORPUS_DIR\n");
+    std::fprintf(stderr, "usage: fuzz_replay idx|npy|npz|csv|dicom|selection|selection_grammar|model CORPUS_DIR\n");
     return 2;
   }
   namespace fs = std::filesystem;

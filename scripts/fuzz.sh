@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bounded fuzzing, outside CI, of the data readers (IDX, npy, npz, CSV, DICOM), the selection
 # parser and the model loader with libFuzzer (Debian's clang 14, AddressSanitizer and
-# UndefinedBehaviorSanitizer). CI only replays tests/fuzz/corpus/. A crash is written to
+# UndefinedBehaviorSanitizer). CI only replays tests/fuzz/corpus/. A crash, or an input that runs
+# over 25 s (-timeout), is written to
 # build-fuzz/crashes/<target>-*; once it is fixed, copy it into tests/fuzz/corpus/<target>/.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default: 60 s, every target)
@@ -29,7 +30,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus"
   cp -n "$root/tests/fuzz/corpus/$t/"* "$corpus/" 2>/dev/null || true
   echo "fuzz.sh: $t for ${seconds}s"
-  "$build/tests/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=4096 \
+  "$build/tests/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=25 \
     -artifact_prefix="$build/crashes/$t-" "$corpus" 2>"$build/fuzz-$t.log" ||
     { status=1; echo "fuzz.sh: $t found a problem; see $build/fuzz-$t.log" >&2; }
   tail -1 "$build/fuzz-$t.log"

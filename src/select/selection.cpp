@@ -18,6 +18,7 @@
 #include "unlearn/core/error.h"
 #include "unlearn/core/limits.h"
 #include "unlearn/data/patient_hash.h"
+#include "unlearn/select/regex_guard.h"
 
 namespace unlearn {
 
@@ -59,8 +60,6 @@ struct Node {
 
 namespace {
 
-using limits::kMaxRegexLength;
-
 /// ECMAScript, matched in polynomial time: libstdc++'s default matcher backtracks, and a pattern
 /// such as (a*)*c takes 2^n steps on n characters that fail (40 never end). Its __polynomial
 /// option picks its breadth-first matcher, which lacks only back-references, refused anyway.
@@ -75,6 +74,7 @@ using limits::kMaxSelectionNesting;
 using select_detail::Literal;
 using select_detail::Node;
 using select_detail::Op;
+using select_detail::regex_refusal;
 using NodePtr = std::shared_ptr<const Node>;
 
 // ---------------------------------------------------------------------------------------------
@@ -577,31 +577,10 @@ class Parser {
                      "'~' needs a quoted regular expression, as in "
                      "source ~ 'scanner-[0-9]+'");
     }
-    // libstdc++'s regex compiler overflows on huge counts and back-reference numbers, and
-    // recurses once per alternative (fuzzing found both): such patterns are refused first.
-    const std::string& text = pattern.text;
-    if (text.size() > kMaxRegexLength) {
-      throw error_at(
-          text_, pattern.pos,
-          detail::concat("regular expression longer than ", kMaxRegexLength, " characters"));
-    }
-    for (size_t i = 0; i < text.size(); ++i) {
-      if (text[i] == '\\' && i + 1 < text.size()) {
-        if (text[i + 1] >= '1' && text[i + 1] <= '9') {
-          throw error_at(text_, pattern.pos,
-                         "back-references (\\1, \\2, ...) are not supported in '~' patterns");
-        }
-        ++i;
-      } else if (text[i] == '{') {
-        size_t digits = 0;
-        for (size_t j = i + 1; j < text.size() && text[j] != '}'; ++j) {
-          digits = std::isdigit(static_cast<unsigned char>(text[j])) ? digits + 1 : 0;
-          if (digits > 4) {
-            throw error_at(text_, pattern.pos, "repetition counts above 9999 are not supported");
-          }
-        }
-      }
-    }
+    // Refused before compiling: libstdc++ overflows, recurses or takes very long on such
+    // patterns (fuzzing found each).
+    const std::string refusal = regex_refusal(pattern.text);
+    if (!refusal.empty()) throw error_at(text_, pattern.pos, refusal);
     try {
       node.regex = std::make_shared<const std::regex>(pattern.text, kRegexSyntax);
     } catch (const std::regex_error& e) {  // the regex library's error, at the expression's column

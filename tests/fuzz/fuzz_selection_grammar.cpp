@@ -29,18 +29,31 @@ class Choices {
   size_t pos_ = 0;
 };
 
-const char* const kColumns[] = {"class", "label", "id", "device", "year", "score", "split",
-                                "nowhere", "source", "patient"};
+const char* const kColumns[] = {"class", "label", "id",      "device", "year",
+                                "score", "split", "nowhere", "source", "patient"};
 const char* const kOperators[] = {"==", "!=", "<", "<=", ">", ">=", "~", "in"};
-const char* const kNumbers[] = {"0",    "-0",   "1",    "-1",   "2017", "0.5",  "1e308",
-                                "1e309", "-1e309", "1e-320", "9223372036854775807",
-                                "9223372036854775808", "-9223372036854775809", "0x10", "1.",
-                                ".5", "nan", "inf"};
-const char* const kRegexPieces[] = {"(a*)*",  "(a|a)*", "(a|aa)+", "(.*){1,9999}", ".{9999}",
-                                    "a{2,1}", "[^]",    "\\b",     "(?=a)",        "(?!a)",
-                                    "[",      ")",      "\\",      "\\1",          "a{99999}",
-                                    "^",      "$",      "|",       "[a-",          "(?:",
-                                    "Cirrus", "\\d+",   "\\w",     "(",            "*"};
+const char* const kNumbers[] = {"0",
+                                "-0",
+                                "1",
+                                "-1",
+                                "2017",
+                                "0.5",
+                                "1e308",
+                                "1e309",
+                                "-1e309",
+                                "1e-320",
+                                "9223372036854775807",
+                                "9223372036854775808",
+                                "-9223372036854775809",
+                                "0x10",
+                                "1.",
+                                ".5",
+                                "nan",
+                                "inf"};
+const char* const kRegexPieces[] = {
+    "(a*)*", "(a|a)*", "(a|aa)+", "(.*){1,9999}", ".{9999}", "a{2,1}",   "[^]", "\\b", "(?=a)",
+    "(?!a)", "[",      ")",       "\\",           "\\1",     "a{99999}", "^",   "$",   "|",
+    "[a-",   "(?:",    "Cirrus",  "\\d+",         "\\w",     "(",        "*"};
 
 std::string quoted(Choices& c) {
   const char quote = c.pick(2) == 0 ? '\'' : '"';
@@ -113,11 +126,11 @@ const unlearn::Dataset& sample() {
     d.class_names = {"cat", "dog", "bird", "fish"};
     d.metadata = unlearn::Metadata::with_ids(8, "train-", "file.idx");
     d.metadata.set(unlearn::Column{
-        "device", std::vector<std::string>{"Cirrus 800", std::string(64, 'a'), "", "Spectralis",
-                                           std::string(300, 'a') + "b", "\xc3\xa9", "a\nb",
-                                           "Other"}});
-    d.metadata.set(unlearn::Column{"year", std::vector<int64_t>{2017, 2018, 2019, 2020, 2017,
-                                                                INT64_MIN, INT64_MAX, 0}});
+        "device",
+        std::vector<std::string>{"Cirrus 800", std::string(64, 'a'), "", "Spectralis",
+                                 std::string(300, 'a') + "b", "\xc3\xa9", "a\nb", "Other"}});
+    d.metadata.set(unlearn::Column{
+        "year", std::vector<int64_t>{2017, 2018, 2019, 2020, 2017, INT64_MIN, INT64_MAX, 0}});
     d.metadata.set(unlearn::Column{
         "score", std::vector<double>{0.1, -0.0, 1e308, 0.7, 0.2, 5e-324, 0.3, 1.0}});
     return d;

@@ -36,7 +36,9 @@ Target find_target(const char* name) {
 int main(int argc, char** argv) {
   const Target target = argc == 3 ? find_target(argv[1]) : nullptr;
   if (target == nullptr) {
-    std::fprintf(stderr, "usage: fuzz_replay idx|npy|npz|csv|dicom|selection|selection_grammar|model CORPUS_DIR\n");
+    std::fprintf(
+        stderr,
+        "usage: fuzz_replay idx|npy|npz|csv|dicom|selection|selection_grammar|model CORPUS_DIR\n");
     return 2;
   }
   namespace fs = std::filesystem;

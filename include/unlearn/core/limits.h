@@ -27,6 +27,9 @@ constexpr int64_t kMaxFilesPerFolder = 10000000;
 constexpr int kMaxSelectionNesting = 100;
 constexpr size_t kMaxSelectionLength = size_t{1} << 20;
 constexpr size_t kMaxRegexLength = 512;
+/// Matcher states a `~` pattern may expand to (select/regex_guard.h): libstdc++ expands
+/// a{n} into n copies, and matching costs about length^2 x states per distinct value.
+constexpr int64_t kMaxRegexStates = 2000;
 /// Nesting of a YAML file (--config, bench and sweep plans); yaml-cpp's own guard.
 constexpr int kMaxYamlNesting = 500;
 

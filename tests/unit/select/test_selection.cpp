@@ -10,6 +10,7 @@
 
 #include "expect_error.h"
 #include "unlearn/core/error.h"
+#include "unlearn/select/regex_guard.h"
 #include "unlearn/select/selection.h"
 
 namespace unlearn {
@@ -194,6 +195,24 @@ TEST(Selection, NestedQuantifiersMatchInPolynomialTime) {
   EXPECT_EQ(rows_of("device ~ '(a|a)*c'", d), (Rows{}));
   EXPECT_EQ(rows_of("device ~ '^(a|aa)+b$'", d), (Rows{1}));
   EXPECT_EQ(rows_of("device ~ '(a+)+b'", d), (Rows{1}));
+}
+
+TEST(Selection, RegexExpandedSizeIsLimited) {
+  using select_detail::expanded_regex_size;
+  EXPECT_EQ(expanded_regex_size("abc"), 3);
+  EXPECT_EQ(expanded_regex_size("a{3}"), 4);         // a, two more copies, the count
+  EXPECT_EQ(expanded_regex_size("(ab){1,10}"), 31);  // the group's 3 states, 9 more copies, 1
+  EXPECT_EQ(expanded_regex_size("[a-z{}]{2}"), 3);   // a class is one atom
+  EXPECT_EQ(expanded_regex_size("\\{5}"), 3);        // an escaped brace is no count
+  EXPECT_EQ(expanded_regex_size("\\\\{5}"), 6);      // an escaped backslash, 5 times
+  EXPECT_GT(expanded_regex_size("((a{100}){100}){100}"), 1000000);
+  // Everyday patterns pass; a pattern that expands past the limit is refused by name. The
+  // fuzzer's '(a*)*.{9999}(a*)*' took minutes on one 300-character value.
+  EXPECT_EQ(rows_of("device ~ '^Cirrus [0-9]{3,4}$'"), (Rows{0, 1, 4, 6}));
+  const std::string msg = parse_error("device ~ '(a*)*.{9999}(a*)*'");
+  EXPECT_TRUE(contains(msg, "too complex: about 10008 matcher states")) << msg;
+  EXPECT_TRUE(contains(msg, "limit of 2000")) << msg;
+  EXPECT_TRUE(contains(parse_error("device ~ '((a{100}){100}){100}'"), "too complex"));
 }
 
 TEST(Selection, RandomIsReproducibleAndExact) {

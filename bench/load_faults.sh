@@ -77,9 +77,9 @@ for ((i = 0; i < procs; i++)); do
   fi
   pids+=($!)
 done
-# The others take about N / cores times as long as one alone; the victim dies as they end.
+# The others take about N / cores times as long as one alone; the victim dies halfway through.
 kill_after=$(awk -v a="$alone_seconds" -v n="$procs" -v c="$(nproc)" \
-  'BEGIN { printf "%.2f", a * n / c }')
+  'BEGIN { printf "%.2f", a * n / c / 2 }')
 sleep "$kill_after"
 if kill -0 "${pids[$victim]}" 2>/dev/null; then
   kill -KILL "${pids[$victim]}"

@@ -36,8 +36,8 @@ int64_t repetition_copies(const std::string& p, size_t pos, size_t& end) {
   for (size_t i = pos; i < p.size(); ++i) {
     const char c = p[i];
     if (std::isdigit(static_cast<unsigned char>(c)) != 0) {
-      numbers[which] = saturating_add(saturating_mul(std::max<int64_t>(numbers[which], 0), 10),
-                                      c - '0');
+      numbers[which] =
+          saturating_add(saturating_mul(std::max<int64_t>(numbers[which], 0), 10), c - '0');
     } else if (c == ',' && which == 0 && numbers[0] >= 0) {
       which = 1;
     } else if (c == '}' && numbers[0] >= 0) {
@@ -90,7 +90,8 @@ int64_t expanded_regex_size(const std::string& p) {
         continue;
       }
       // The operand is already counted once; the count adds the other copies.
-      here.total = saturating_add(here.total, saturating_mul(here.last, std::max<int64_t>(copies - 1, 0)) + 1);
+      here.total = saturating_add(here.total,
+                                  saturating_mul(here.last, std::max<int64_t>(copies - 1, 0)) + 1);
       i = end;
     } else {
       here.atom(1);

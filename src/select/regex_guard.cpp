@@ -83,7 +83,8 @@ int64_t expanded_regex_size(const std::string& p) {
       groups.back().atom(size);
     } else if (c == '*' || c == '+' || c == '?' || c == '|') {
       here.total = saturating_add(here.total, 1);
-    } else if (size_t end = 0; c == '{') {
+    } else if (c == '{') {
+      size_t end = 0;
       const int64_t copies = repetition_copies(p, i + 1, end);
       if (copies < 0) {
         here.atom(1);

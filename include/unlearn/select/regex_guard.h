@@ -10,9 +10,9 @@
 
 namespace unlearn::select_detail {
 
-/// The number of matcher states `pattern` expands to, roughly: one per atom, a group's states
-/// once per copy its repetition count asks for (a{3} is 3, (ab){1,10} is 21). Saturates far above
-/// any limit instead of overflowing.
+/// The number of matcher states `pattern` expands to, roughly: one per atom, quantifier and `|`,
+/// and an operand's states once more per extra copy its repetition count asks for (a{3} is 4,
+/// (ab){1,10} is 31). Saturates far above any limit instead of overflowing.
 int64_t expanded_regex_size(const std::string& pattern);
 
 /// Why `pattern` is refused (longer than limits::kMaxRegexLength, a back-reference, a count above

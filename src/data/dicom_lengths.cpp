@@ -50,11 +50,19 @@ enum class Walk { kDone, kStopped };
 
 /// Walks elements from `at`; `explicit_vr` chooses the encoding; `only_group` (if non-zero)
 /// ends the walk at the first element of another group. Sets `problem` on a length past the end.
+/// In the file meta group (0002) GDCM also asserts on a sequence and on an undefined length,
+/// so there those are problems too.
 Walk walk(const std::string& b, size_t& at, bool explicit_vr, uint16_t only_group,
           std::string& problem) {
   const size_t n = b.size();
+  const bool meta = only_group == 0x0002;
   while (at + 8 <= n) {
     if (only_group != 0 && u16(b, at) != only_group) return Walk::kDone;
+    if (meta && b.compare(at + 4, 2, "SQ") == 0) {
+      problem = "file meta element " + tag_at(b, at) + " at byte " + std::to_string(at) +
+                " is a sequence (SQ)";
+      return Walk::kStopped;
+    }
     uint64_t length;
     size_t header;
     if (explicit_vr) {
@@ -76,7 +84,13 @@ Walk walk(const std::string& b, size_t& at, bool explicit_vr, uint16_t only_grou
       length = u32(b, at + 4);
       header = 8;
     }
-    if (length == 0xFFFFFFFFu) return Walk::kStopped;  // undefined length: GDCM's business
+    if (length == 0xFFFFFFFFu) {
+      if (meta) {
+        problem = "file meta element " + tag_at(b, at) + " at byte " + std::to_string(at) +
+                  " has an undefined length";
+      }
+      return Walk::kStopped;  // in the data set, undefined lengths are GDCM's business
+    }
     if (at + header + length > n) {
       problem = "element " + tag_at(b, at) + " at byte " + std::to_string(at) + " declares " +
                 std::to_string(length) + " bytes, but the file ends after " +
@@ -102,6 +116,10 @@ std::string element_length_problem(const std::string& bytes) {
   std::string problem;
   if (walk(bytes, at, /*explicit_vr=*/true, /*only_group=*/0x0002, problem) == Walk::kStopped) {
     return problem;
+  }
+  // GDCM reads the tag after the meta group and asserts when the file has none.
+  if (at + 4 > bytes.size()) {
+    return "the file ends after its file meta information (0002,xxxx), with no data set";
   }
   // The transfer syntax UID sits in (0002,0010); read it by a second, short scan.
   std::string syntax;

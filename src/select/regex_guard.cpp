@@ -51,11 +51,11 @@ int64_t repetition_copies(const std::string& p, size_t pos, size_t& end) {
   return -1;
 }
 
-/// Index of the ']' closing the class that opens at `pos`, or the pattern's end.
+/// Index of the ']' closing the class that opens at `pos`, or the pattern's end. In
+/// ECMAScript the first ']' always closes, so "[]" and "[^]" are whole classes (reading a
+/// leading ']' as a member, as POSIX does, once hid a 9999-fold count behind "[^]").
 size_t class_end(const std::string& p, size_t pos) {
   size_t i = pos + 1;
-  if (i < p.size() && p[i] == '^') ++i;
-  if (i < p.size() && p[i] == ']') ++i;  // a leading ']' is a member
   for (; i < p.size() && p[i] != ']'; ++i) {
     if (p[i] == '\\') ++i;
   }

@@ -196,6 +196,43 @@ class RawDicom {
 constexpr const char* kCtImage = "1.2.840.10008.5.1.4.1.1.2";
 constexpr const char* kSecondaryCapture = "1.2.840.10008.5.1.4.1.1.7";
 
+/// One explicit VR little endian element of the file meta group (0002,`element`).
+std::string meta_element(int element, const std::string& vr, const std::string& value,
+                         uint32_t long_length = 0) {
+  std::string out = u16({0x0002, element}) + vr;
+  if (vr == "OB" || vr == "SQ" || vr == "UN") {
+    const uint32_t length = long_length != 0 ? long_length : static_cast<uint32_t>(value.size());
+    out += u16({0}) + u16({static_cast<int>(length & 0xffff), static_cast<int>(length >> 16)});
+  } else {
+    out += u16({static_cast<int>(value.size())});
+  }
+  return out + value;
+}
+
+TEST(DicomRead, MalformedFileMetaGroupIsRefusedNotAborted) {
+  // Each of these made Debian's GDCM assert (abort the process) while reading the file meta
+  // group; the first was found by fuzzing (tests/fuzz/corpus/dicom/meta-group-ends-the-file.dcm).
+  const std::string head = std::string(128, '\0') + "DICM" +
+                           meta_element(0x0000, "UL", u16({0x20, 0})) +
+                           meta_element(0x0002, "UI", std::string(kSecondaryCapture) + '\0');
+  const std::string syntax = meta_element(0x0010, "UI", "1.2.840.10008.1.2.1\0");
+  const std::string data_set = u16({0x0008, 0x0060}) + "CS" + u16({2}) + "OT";
+  const std::pair<std::string, std::string> cases[] = {
+      {head + syntax, "ends after its file meta information"},
+      {head + meta_element(0x0100, "SQ", "") + syntax + data_set, "is a sequence (SQ)"},
+      {head + meta_element(0x0001, "OB", "", 0xFFFFFFFFu) + syntax + data_set,
+       "has an undefined length"},
+  };
+  TempDir dir;
+  for (const auto& [bytes, problem] : cases) {
+    const std::string path = dir.file("meta.dcm");
+    std::ofstream(path, std::ios::binary) << bytes;
+    const std::string msg = message_of<FormatError>([&] { read_dicom_image(path); });
+    expect_contains(msg, path);
+    expect_contains(msg, problem);
+  }
+}
+
 TEST(DicomRead, Monochrome1WithRescale) {
   TempDir dir;
   const std::string path = dir.file("mono1.dcm");

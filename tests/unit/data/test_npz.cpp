@@ -333,8 +333,10 @@ TEST(NpyParse, RefusesMalformedDicts) {
       {"{'descr': |u1, 'fortran_order': False, 'shape': (1,)}", "expected a quoted string"},
       {"{'descr': '|u1', 'fortran_order': False, 'shape': (1,)} x", "unexpected text after"},
   };
-  for (const auto& [dict, needle] : cases) {
-    SCOPED_TRACE(dict);
+  for (const auto& [dict_text, needle] : cases) {
+    SCOPED_TRACE(dict_text);
+    // clang 14 cannot capture a structured binding, hence the copy.
+    const std::string dict = dict_text;
     const std::string msg =
         message_of<FormatError>([&] { parse_npy(npy_raw(dict, {1}), "h.npy"); });
     expect_contains(msg, "h.npy: malformed header at byte offset ");

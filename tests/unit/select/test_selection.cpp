@@ -205,6 +205,10 @@ TEST(Selection, RegexExpandedSizeIsLimited) {
   EXPECT_EQ(expanded_regex_size("[a-z{}]{2}"), 3);   // a class is one atom
   EXPECT_EQ(expanded_regex_size("\\{5}"), 3);        // an escaped brace is no count
   EXPECT_EQ(expanded_regex_size("\\\\{5}"), 6);      // an escaped backslash, 5 times
+  // In ECMAScript the first ']' closes a class: "[^]" is one atom, and what follows counts.
+  // Fuzzing found "[^].{9999}...[^]" read as one class, so the 9999-fold count went unseen.
+  EXPECT_EQ(expanded_regex_size("[^]a{5}"), 7);
+  EXPECT_GT(expanded_regex_size("[^].{9999}[^]"), 2000);
   EXPECT_GT(expanded_regex_size("((a{100}){100}){100}"), 1000000);
   // Everyday patterns pass; a pattern that expands past the limit is refused by name. The
   // fuzzer's '(a*)*.{9999}(a*)*' took minutes on one 300-character value.
@@ -213,6 +217,7 @@ TEST(Selection, RegexExpandedSizeIsLimited) {
   EXPECT_TRUE(contains(msg, "too complex: about 10008 matcher states")) << msg;
   EXPECT_TRUE(contains(msg, "limit of 2000")) << msg;
   EXPECT_TRUE(contains(parse_error("device ~ '((a{100}){100}){100}'"), "too complex"));
+  EXPECT_TRUE(contains(parse_error("device ~ '(a*)*[^].{9999}(.*){1,9999}[^]'"), "too complex"));
 }
 
 TEST(Selection, RandomIsReproducibleAndExact) {

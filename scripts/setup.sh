@@ -9,6 +9,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake clang-format
+  clang libclang-rt-14-dev   # the sanitized build: ASan, UBSan and libFuzzer (scripts/test-sanitized.sh)
   libtorch-dev            # tensors, autograd, optimisers, serialisation
   libgloo-dev             # headers of c10d's Gloo process group (unlearn launch, src/dist)
   libopenblas0-pthread    # fast BLAS behind LibTorch

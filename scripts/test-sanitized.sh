@@ -1,40 +1,55 @@
 #!/usr/bin/env bash
-# Builds every unit-test area (tests/unit/*/ gives one test_<area> binary each) and the fuzz-corpus
-# replay with AddressSanitizer and UndefinedBehaviorSanitizer into build-asan/ (or the folder
-# given), and runs them once. With --cli it also builds the tool and its test helpers sanitized
-# and runs every CLI test (ctest -L cli) on them, so that a memory error anywhere on the tool's
-# own paths fails; that takes about as long again, and CI does not run it yet (docs/results.md,
-# issue 22). Debian's LibTorch is not instrumented, so leak detection is off.
+# The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer (CI runs it after
+# scripts/test.sh). One sanitized build (scripts/sanitized-build.sh, clang) makes every unit-test
+# area (tests/unit/*/ gives one test_<area> binary each), the tool and its test helpers, and the
+# libFuzzer targets. Then, in order:
+#   1. every unit-test binary, once;
+#   2. every fuzz target over its saved inputs (tests/fuzz/corpus/<target>/), so each input that
+#      once crashed stays fixed;
+#   3. every CLI test (ctest -L cli) on the sanitized tool, so a memory error anywhere on the
+#      tool's own paths fails;
+#   4. a short fuzz pass, FUZZ_SECONDS of CPU time per target (default 30; 0 skips it).
 #
-#   scripts/test-sanitized.sh [--cli] [BUILD_DIR]
+#   scripts/test-sanitized.sh [--fuzz-seconds N] [BUILD_DIR]     (default: build-sanitized/)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-with_cli=0
-if [ "${1:-}" = "--cli" ]; then
-  with_cli=1
-  shift
+fuzz_seconds=30
+if [ "${1:-}" = "--fuzz-seconds" ]; then
+  fuzz_seconds=$2
+  shift 2
 fi
-build=${1:-"$root/build-asan"}
+build=$(realpath -m "${1:-"$root/build-sanitized"}")
+jobs=$(nproc 2>/dev/null || echo 2)
+
+# shellcheck source=scripts/sanitized-build.sh
+source "$root/scripts/sanitized-build.sh"
 areas=()
 for dir in "$root"/tests/unit/*/; do
   areas+=("test_$(basename "$dir")")
 done
-targets=("${areas[@]}" fuzz_replay)
-((with_cli)) && targets+=(unlearn make_tiny_idx make_bad_models model_diff model_logits)
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DUNLEARN_SANITIZE=ON \
-  -DUNLEARN_BUILD_BENCH=OFF >/dev/null
-cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" --target "${targets[@]}"
-export ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fuzz_targets=(idx npy npz csv dicom selection selection_grammar model)
+configure_sanitized_build "$root" "$build"
+cmake --build "$build" -j "$jobs" --target "${areas[@]}" "${fuzz_targets[@]/#/fuzz_}" \
+  unlearn make_tiny_idx make_bad_models model_diff model_logits
+
 cd "$build/tests"  # some tests read fixtures relative to the test folder, as under ctest
 for area in "${areas[@]}"; do
   echo "== $area"
   "./$area" --gtest_brief=1
 done
-for corpus in "$root"/tests/fuzz/corpus/*/; do
-  ./fuzz_replay "$(basename "$corpus")" "$corpus"
+
+echo "== saved fuzz inputs"
+for target in "${fuzz_targets[@]}"; do
+  # -runs=0: run each saved input once, add nothing to the folder.
+  "./fuzz_$target" -runs=0 "$root/tests/fuzz/corpus/$target" 2>"$build/replay-$target.log" ||
+    { cat "$build/replay-$target.log" >&2; exit 1; }
+  echo "$target: $(grep -c . <(ls "$root/tests/fuzz/corpus/$target")) inputs replayed"
 done
-if ((with_cli)); then
-  echo "== CLI tests (tests/cli) on the sanitized tool"
-  cd "$build"
-  ctest --output-on-failure -L cli -j "$(nproc 2>/dev/null || echo 2)"
+
+echo "== CLI tests (tests/cli) on the sanitized tool"
+(cd "$build" && ctest --output-on-failure -L cli -j "$jobs")
+
+if ((fuzz_seconds > 0)); then
+  echo "== fuzzing, ${fuzz_seconds} CPU seconds per target"
+  bash "$root/scripts/fuzz.sh" --build "$build" "$fuzz_seconds"
 fi

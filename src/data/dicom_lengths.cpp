@@ -1,5 +1,7 @@
 #include "dicom_lengths.h"
 
+#include <gdcmTransferSyntax.h>
+
 #include <cstdint>
 #include <sstream>
 
@@ -130,7 +132,8 @@ std::string element_length_problem(const std::string& bytes) {
       p += 12 + u32(bytes, p + 8);
       continue;
     }
-    if (u16(bytes, p) == 0x0002 && u16(bytes, p + 2) == 0x0010) {
+    // GDCM keeps the first of repeated elements, so the first transfer syntax is the one read.
+    if (u16(bytes, p) == 0x0002 && u16(bytes, p + 2) == 0x0010 && syntax.empty()) {
       syntax = bytes.substr(p + 8, length);
       while (!syntax.empty() && (syntax.back() == '\0' || syntax.back() == ' ')) syntax.pop_back();
     }
@@ -142,8 +145,12 @@ std::string element_length_problem(const std::string& bytes) {
   } else if (syntax.rfind("1.2.840.10008.1.2.4", 0) == 0 || syntax == "1.2.840.10008.1.2.1" ||
              syntax == "1.2.840.10008.1.2.5") {
     explicit_vr = true;  // explicit little endian, also around encapsulated pixel data
+  } else if (!syntax.empty() &&
+             gdcm::TransferSyntax::GetTSType(syntax.c_str()) == gdcm::TransferSyntax::TS_END) {
+    // GDCM guesses at such a file's encoding, and asserted on a fuzzed one.
+    return "unknown transfer syntax UID '" + syntax + "' in (0002,0010)";
   } else {
-    return "";  // big endian, deflated or unknown: not walked
+    return "";  // big endian or deflated: not walked
   }
   walk(bytes, at, explicit_vr, /*only_group=*/0, problem);
   return problem;

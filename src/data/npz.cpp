@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "unlearn/core/error.h"
+#include "unlearn/core/limits.h"
 #include "unlearn/data/npy.h"
 
 namespace unlearn {
@@ -82,17 +83,18 @@ class ZipArchive {
                      zip_stat_index(zip_, static_cast<zip_uint64_t>(index), 0, &st) == 0 &&
                          (st.valid & ZIP_STAT_SIZE) != 0,
                      where, ": cannot read its size: ", zip_strerror(zip_));
-    // Deflate expands at most ~1032:1; a larger claim is a corrupt directory, not a reason to
-    // allocate terabytes.
-    UNLEARN_CHECK_AS(FormatError,
-                     (st.valid & ZIP_STAT_COMP_SIZE) == 0 || st.size <= st.comp_size * 1100 + 1024,
-                     where, ": its directory entry gives ", st.size, " bytes from ", st.comp_size,
-                     " compressed ones, more than deflate can produce");
+    // A larger claim than deflate can produce is a corrupt directory, not a reason to allocate
+    // terabytes.
+    UNLEARN_CHECK_AS(
+        FormatError,
+        (st.valid & ZIP_STAT_COMP_SIZE) == 0 || st.size <= limits::max_unzipped_bytes(st.comp_size),
+        where, ": its directory entry gives ", st.size, " bytes from ", st.comp_size,
+        " compressed ones, more than deflate can produce");
     // Nor can a member hold more than the whole archive could inflate to (a fuzzed 1.5 KB file
     // claimed 2 GB in a stored member, and the buffer below was allocated before reading).
     std::error_code ec;
     const auto archive_bytes = std::filesystem::file_size(path_, ec);
-    UNLEARN_CHECK_AS(FormatError, ec || st.size <= archive_bytes * 1100 + 1024, where,
+    UNLEARN_CHECK_AS(FormatError, ec || st.size <= limits::max_unzipped_bytes(archive_bytes), where,
                      ": its directory entry gives ", st.size, " bytes, more than the ",
                      archive_bytes, "-byte archive can hold");
     std::unique_ptr<zip_file_t, ZipFileCloser> file(

@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "archive_check.h"
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
 #include "unlearn/core/json_text.h"
@@ -250,6 +251,7 @@ Model Model::load(const std::string& path, const TorchScriptSpecFlags& torchscri
   if (!std::filesystem::is_regular_file(path, ec)) {
     throw IoError(detail::concat("cannot open model file '", path, "': no such file"));
   }
+  models_detail::check_archive_member_sizes(path);
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "archive_check.h"
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
 #include "unlearn/core/json_text.h"
@@ -340,6 +341,7 @@ std::string torchscript_path_for(const std::string& out) {
 Model import_torchscript(const std::string& path, const TorchScriptSpecFlags& flags) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(detail::concat("cannot open TorchScript file '", path, "'"));
+  models_detail::check_archive_member_sizes(path);
   tj::ExtraFilesMap extra{{kSpecFile, ""}};
   tj::Module script = load_script(in, path, extra);
   script.eval();

@@ -33,6 +33,11 @@ constexpr int64_t kMaxRegexStates = 2000;
 /// Nesting of a YAML file (--config, bench and sweep plans); yaml-cpp's own guard.
 constexpr int kMaxYamlNesting = 500;
 
+/// The most bytes the members of a zip archive of `archive_bytes` bytes can claim to hold: deflate
+/// expands at most about 1032:1. A larger claim in the directory is corruption, and believing it
+/// would allocate gigabytes before reading (npz arrays, model files).
+inline uint64_t max_unzipped_bytes(uint64_t archive_bytes) { return archive_bytes * 1100 + 1024; }
+
 /// Refuses an image of `height` × `width` pixels above kMaxImagePixels; `where` names the file.
 inline void check_image_pixels(int64_t height, int64_t width, const std::string& where) {
   UNLEARN_CHECK_AS(FormatError, height <= kMaxImagePixels / std::max<int64_t>(width, 1), where,

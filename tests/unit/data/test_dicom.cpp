@@ -222,6 +222,11 @@ TEST(DicomRead, MalformedFileMetaGroupIsRefusedNotAborted) {
       {head + meta_element(0x0100, "SQ", "") + syntax + data_set, "is a sequence (SQ)"},
       {head + meta_element(0x0001, "OB", "", 0xFFFFFFFFu) + syntax + data_set,
        "has an undefined length"},
+      // GDCM guesses at an unknown syntax; it keeps the first of repeated elements, as we do.
+      {head + meta_element(0x0010, "UI", "1.2.840.10008.1.2.0") + syntax + data_set,
+       "unknown transfer syntax UID '1.2.840.10008.1.2.0'"},
+      {head + syntax + meta_element(0x0010, "UI", "1.2.840.10008.1.2.0") + data_set.substr(0, 4),
+       "ends inside the header of an element"},
   };
   TempDir dir;
   for (const auto& [bytes, problem] : cases) {

@@ -179,6 +179,23 @@ TEST(ModelFile, GarbageFileIsAFormatErrorNamingTheFile) {
   EXPECT_THROW(Model::load(dir.file("missing.pt")), IoError);
 }
 
+// Found by fuzzing: LibTorch allocated the 2 GB this 244-byte file claims for a member before
+// its read failed (most of a minute under AddressSanitizer).
+TEST(ModelFile, AMemberClaimingMoreThanTheFileHoldsIsRefusedByName) {
+  const std::string path =
+      std::string(UNLEARN_FUZZ_CORPUS) + "/model/timeout-member-claims-2-gb.pt";
+  for (const std::string& spec : {path, "torchscript:" + path}) {
+    try {
+      Model::load(spec);
+      FAIL() << spec;
+    } catch (const FormatError& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("claims 2147483650 bytes, more than the 244-byte file"), std::string::npos)
+          << msg;
+    }
+  }
+}
+
 TEST(InputSpec, ConvertsChannelsAndSizeBatchWise) {
   auto u8 = torch::full({2, 1, 28, 28}, 255, torch::kUInt8);
   InputSpec spec;

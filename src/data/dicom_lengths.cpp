@@ -140,13 +140,16 @@ std::string element_length_problem(const std::string& bytes) {
     p += 8 + length;
   }
   bool explicit_vr;
-  if (syntax == "1.2.840.10008.1.2") {
+  if (syntax.empty()) {
+    // No transfer syntax, or no file meta group at all: GDCM guesses the encoding from the first
+    // element, as here, and asserted on a fuzzed file cut short in such a data set.
+    explicit_vr = at + 6 <= bytes.size() && known_vr(bytes.substr(at + 4, 2));
+  } else if (syntax == "1.2.840.10008.1.2") {
     explicit_vr = false;
   } else if (syntax.rfind("1.2.840.10008.1.2.4", 0) == 0 || syntax == "1.2.840.10008.1.2.1" ||
              syntax == "1.2.840.10008.1.2.5") {
     explicit_vr = true;  // explicit little endian, also around encapsulated pixel data
-  } else if (!syntax.empty() &&
-             gdcm::TransferSyntax::GetTSType(syntax.c_str()) == gdcm::TransferSyntax::TS_END) {
+  } else if (gdcm::TransferSyntax::GetTSType(syntax.c_str()) == gdcm::TransferSyntax::TS_END) {
     // GDCM guesses at such a file's encoding, and asserted on a fuzzed one.
     return "unknown transfer syntax UID '" + syntax + "' in (0002,0010)";
   } else {

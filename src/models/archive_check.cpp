@@ -1,35 +1,76 @@
 #include "archive_check.h"
 
-#include <zip.h>
-
-#include <filesystem>
-#include <memory>
+#include <cstdint>
+#include <fstream>
+#include <iterator>
 
 #include "unlearn/core/error.h"
 #include "unlearn/core/limits.h"
 
 namespace unlearn::models_detail {
+namespace {
+
+uint64_t little_endian(const std::string& b, size_t at, int bytes) {
+  uint64_t value = 0;
+  for (int i = bytes - 1; i >= 0; --i) {
+    value = value << 8 | static_cast<uint8_t>(b[at + static_cast<size_t>(i)]);
+  }
+  return value;
+}
+
+constexpr size_t kEndRecordSize = 22;      // "PK\5\6" and its fixed fields
+constexpr size_t kCentralHeaderSize = 46;  // "PK\1\2" and its fixed fields
+constexpr uint64_t kZip64Marker = 0xFFFFFFFF;
+
+/// Offset of the end-of-central-directory record, searched backwards from the end as LibTorch's
+/// reader (miniz) does, so a record whose comment length lies is still found; npos if none.
+size_t end_record(const std::string& b) {
+  if (b.size() < kEndRecordSize) return std::string::npos;
+  const size_t lowest = b.size() > 65535 + kEndRecordSize ? b.size() - 65535 - kEndRecordSize : 0;
+  for (size_t at = b.size() - kEndRecordSize + 1; at-- > lowest;) {
+    if (b.compare(at, 4, "PK\5\6") == 0) return at;
+  }
+  return std::string::npos;
+}
+
+/// The uncompressed size a central-directory entry at `at` claims, with its zip64 extra field
+/// when the 32-bit field is the marker.
+uint64_t claimed_size(const std::string& b, size_t at, size_t extra_at, size_t extra_end) {
+  uint64_t size = little_endian(b, at + 24, 4);
+  if (size != kZip64Marker) return size;
+  for (size_t p = extra_at; p + 4 <= extra_end;) {
+    const uint64_t id = little_endian(b, p, 2), length = little_endian(b, p + 2, 2);
+    if (id == 0x0001 && p + 12 <= extra_end) return little_endian(b, p + 4, 8);
+    p += 4 + length;
+  }
+  return size;
+}
+
+}  // namespace
 
 void check_archive_member_sizes(const std::string& path) {
-  std::error_code ec;
-  const auto archive_bytes = std::filesystem::file_size(path, ec);
-  if (ec) return;  // LibTorch's reader names the problem
-  int code = ZIP_ER_OK;
-  const std::unique_ptr<zip_t, decltype(&zip_discard)> zip(
-      zip_open(path.c_str(), ZIP_RDONLY, &code), &zip_discard);
-  if (zip == nullptr) return;
-  const zip_int64_t members = zip_get_num_entries(zip.get(), 0);
-  for (zip_int64_t i = 0; i < members; ++i) {
-    zip_stat_t st;
-    zip_stat_init(&st);
-    if (zip_stat_index(zip.get(), static_cast<zip_uint64_t>(i), 0, &st) != 0 ||
-        (st.valid & ZIP_STAT_SIZE) == 0) {
-      continue;
-    }
-    UNLEARN_CHECK_AS(FormatError, st.size <= limits::max_unzipped_bytes(archive_bytes), path,
-                     ": not a readable model file (member '",
-                     (st.valid & ZIP_STAT_NAME) != 0 ? st.name : "?", "' claims ", st.size,
-                     " bytes, more than the ", archive_bytes, "-byte file can hold)");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return;  // LibTorch's reader names the problem
+  const std::string b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t end = end_record(b);
+  if (end == std::string::npos) return;  // not a zip archive: LibTorch says so
+  const uint64_t entries = little_endian(b, end + 10, 2);
+  size_t at = little_endian(b, end + 16, 4);
+  const uint64_t bound = limits::max_unzipped_bytes(b.size());
+  for (uint64_t i = 0; i < entries && at + kCentralHeaderSize <= b.size(); ++i) {
+    if (b.compare(at, 4, "PK\1\2") != 0) return;  // a damaged directory: LibTorch says so
+    const size_t name_length = little_endian(b, at + 28, 2);
+    const size_t extra_length = little_endian(b, at + 30, 2);
+    const size_t comment_length = little_endian(b, at + 32, 2);
+    const size_t name_at = at + kCentralHeaderSize;
+    const size_t extra_at = name_at + name_length;
+    const size_t next = extra_at + extra_length + comment_length;
+    if (next > b.size()) return;
+    const uint64_t size = claimed_size(b, at, extra_at, extra_at + extra_length);
+    UNLEARN_CHECK_AS(FormatError, size <= bound, path, ": not a readable model file (member '",
+                     b.substr(name_at, name_length), "' claims ", size, " bytes, more than the ",
+                     b.size(), "-byte file can hold)");
+    at = next;
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <gdcmTransferSyntax.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <sstream>
 
@@ -134,8 +135,10 @@ std::string element_length_problem(const std::string& bytes) {
     }
     // GDCM keeps the first of repeated elements, so the first transfer syntax is the one read.
     if (u16(bytes, p) == 0x0002 && u16(bytes, p + 2) == 0x0010 && syntax.empty()) {
+      // GDCM reads the UID as a C string, so whatever follows a NUL is not part of it.
       syntax = bytes.substr(p + 8, length);
-      while (!syntax.empty() && (syntax.back() == '\0' || syntax.back() == ' ')) syntax.pop_back();
+      syntax.resize(std::min(syntax.size(), syntax.find('\0')));
+      while (!syntax.empty() && syntax.back() == ' ') syntax.pop_back();
     }
     p += 8 + length;
   }

@@ -227,6 +227,10 @@ TEST(DicomRead, MalformedFileMetaGroupIsRefusedNotAborted) {
        "unknown transfer syntax UID '1.2.840.10008.1.2.0'"},
       {head + syntax + meta_element(0x0010, "UI", "1.2.840.10008.1.2.0") + data_set.substr(0, 4),
        "ends inside the header of an element"},
+      // A transfer syntax with bytes after its NUL is read as GDCM reads it, up to the NUL.
+      {head + meta_element(0x0010, "UI", std::string("1.2.840.10008.1.2.1\0junk", 24)) + data_set +
+           u16({0x0028, 0x0002}) + "OB" + u16({0}) + u16({0x0002, 0x0001}),
+       "declares 65538 bytes"},
       // No file meta group after "DICM": the data set's lengths are still checked.
       {std::string(128, '\0') + "DICM" + data_set + u16({0x0008, 0x0070}) + "LO" + u16({40}),
        "declares 40 bytes, but the file ends after 0"},

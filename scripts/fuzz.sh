@@ -36,6 +36,9 @@ cpu_seconds_of() {
   echo $((ticks / $(getconf CLK_TCK)))
 }
 
+# The number after label $1 in the text $2, or "?".
+number_after() { grep -oE "$1 [0-9]+" <<<"$2" | grep -oE '[0-9]+$' || echo '?'; }
+
 mkdir -p "$build/crashes"
 summary="$build/fuzz-summary.tsv"
 [ -s "$summary" ] ||
@@ -72,9 +75,9 @@ for t in "${targets[@]}"; do
   # The last status line reads "#N <event> cov: C ft: F corp: U/SIZE ...".
   last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
   executions=$(grep -oE 'number_of_executed_units: [0-9]+' "$log" | grep -oE '[0-9]+$' || true)
-  field() { grep -oE "$1 [0-9]+" <<<"$last" | grep -oE '[0-9]+$' || echo '?'; }
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$cpu" "$wall" \
-    "${executions:-?}" "$(field 'cov:')" "$(field 'ft:')" "$(field 'corp:')" "$result" \
+    "${executions:-?}" "$(number_after cov: "$last")" "$(number_after ft: "$last")" \
+    "$(number_after corp: "$last")" "$result" \
     | tee -a "$summary"
 done
 exit "$status"

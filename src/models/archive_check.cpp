@@ -1,8 +1,9 @@
 #include "archive_check.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
-#include <iterator>
 
 #include "unlearn/core/error.h"
 #include "unlearn/core/limits.h"
@@ -22,15 +23,25 @@ constexpr size_t kEndRecordSize = 22;      // "PK\5\6" and its fixed fields
 constexpr size_t kCentralHeaderSize = 46;  // "PK\1\2" and its fixed fields
 constexpr uint64_t kZip64Marker = 0xFFFFFFFF;
 
-/// Offset of the end-of-central-directory record, searched backwards from the end as LibTorch's
-/// reader (miniz) does, so a record whose comment length lies is still found; npos if none.
-size_t end_record(const std::string& b) {
-  if (b.size() < kEndRecordSize) return std::string::npos;
-  const size_t lowest = b.size() > 65535 + kEndRecordSize ? b.size() - 65535 - kEndRecordSize : 0;
-  for (size_t at = b.size() - kEndRecordSize + 1; at-- > lowest;) {
-    if (b.compare(at, 4, "PK\5\6") == 0) return at;
+/// Offset in `tail` of the end-of-central-directory record, searched backwards from the end as
+/// LibTorch's reader (miniz) does, so a record whose comment length lies is still found; npos if
+/// none.
+size_t end_record(const std::string& tail) {
+  if (tail.size() < kEndRecordSize) return std::string::npos;
+  for (size_t at = tail.size() - kEndRecordSize + 1; at-- > 0;) {
+    if (tail.compare(at, 4, "PK\5\6") == 0) return at;
   }
   return std::string::npos;
+}
+
+/// `length` bytes of `in` from `offset`; fewer when the file ends first.
+std::string bytes_at(std::ifstream& in, uint64_t offset, uint64_t length) {
+  std::string out(length, '\0');
+  in.clear();
+  in.seekg(static_cast<std::streamoff>(offset));
+  in.read(out.data(), static_cast<std::streamsize>(length));
+  out.resize(static_cast<size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+  return out;
 }
 
 /// The uncompressed size a central-directory entry at `at` claims, with its zip64 extra field
@@ -49,14 +60,22 @@ uint64_t claimed_size(const std::string& b, size_t at, size_t extra_at, size_t e
 }  // namespace
 
 void check_archive_member_sizes(const std::string& path) {
+  // Only the end record and the central directory are read: LibTorch reads the whole file next.
+  std::error_code ec;
+  const uint64_t file_bytes = std::filesystem::file_size(path, ec);
   std::ifstream in(path, std::ios::binary);
-  if (!in) return;  // LibTorch's reader names the problem
-  const std::string b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t end = end_record(b);
+  if (ec || !in) return;  // LibTorch's reader names the problem
+  const uint64_t tail_bytes = std::min<uint64_t>(file_bytes, 65535 + kEndRecordSize);
+  const std::string tail = bytes_at(in, file_bytes - tail_bytes, tail_bytes);
+  const size_t end = end_record(tail);
   if (end == std::string::npos) return;  // not a zip archive: LibTorch says so
-  const uint64_t entries = little_endian(b, end + 10, 2);
-  size_t at = little_endian(b, end + 16, 4);
-  const uint64_t bound = limits::max_unzipped_bytes(b.size());
+  const uint64_t entries = little_endian(tail, end + 10, 2);
+  const uint64_t directory_bytes = little_endian(tail, end + 12, 4);
+  const uint64_t directory_at = little_endian(tail, end + 16, 4);
+  if (directory_at >= file_bytes) return;  // a damaged directory: LibTorch says so
+  const std::string b = bytes_at(in, directory_at, std::min(directory_bytes, file_bytes));
+  const uint64_t bound = limits::max_unzipped_bytes(file_bytes);
+  size_t at = 0;
   for (uint64_t i = 0; i < entries && at + kCentralHeaderSize <= b.size(); ++i) {
     if (b.compare(at, 4, "PK\1\2") != 0) return;  // a damaged directory: LibTorch says so
     const size_t name_length = little_endian(b, at + 28, 2);
@@ -69,7 +88,7 @@ void check_archive_member_sizes(const std::string& path) {
     const uint64_t size = claimed_size(b, at, extra_at, extra_at + extra_length);
     UNLEARN_CHECK_AS(FormatError, size <= bound, path, ": not a readable model file (member '",
                      b.substr(name_at, name_length), "' claims ", size, " bytes, more than the ",
-                     b.size(), "-byte file can hold)");
+                     file_bytes, "-byte file can hold)");
     at = next;
   }
 }

@@ -1,7 +1,7 @@
 #pragma once
 // A look at a model file's zip directory before LibTorch reads it. LibTorch allocates each
 // member at the size the directory claims before it reads a byte, so a 244-byte file claiming
-// 2 GB members (found by fuzzing) costs gigabytes of memory, and most of a minute under
+// 2 GB members (found by fuzzing) costs gigabytes of memory, and over 25 s under
 // AddressSanitizer, before the read fails. The directory is read here as LibTorch's miniz reads
 // it (libzip refuses some archives that miniz accepts, and those slipped past). Internal to
 // models/.

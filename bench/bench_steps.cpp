@@ -15,6 +15,7 @@
 
 #include "unlearn/core/context.h"
 #include "unlearn/core/precision.h"
+#include "unlearn/data/dicom.h"
 #include "unlearn/data/idx.h"
 #include "unlearn/methods/boundary_search.h"
 #include "unlearn/methods/psg.h"
@@ -264,6 +265,30 @@ void BM_DecodeAndResize(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 10000);
 }
 BENCHMARK(BM_DecodeAndResize)->Unit(benchmark::kMillisecond);
+
+// Data loading, per DICOM file: pydicom's CT_small.dcm (128x128, 16-bit) read with GDCM in the
+// worker process (the default; core/isolated_worker.h) and in this process. The difference is
+// what containing GDCM's aborts costs per file (the worker is started once, outside the loop).
+void BM_ReadDicom(benchmark::State& state) {
+  const std::string path = "/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm";
+  if (!std::filesystem::exists(path)) {
+    state.SkipWithError("python3-pydicom's test files are not installed");
+    return;
+  }
+  unlearn::configure_threads(0);
+  const auto where = state.range(0) == 0 ? unlearn::DicomIsolation::worker_process
+                                         : unlearn::DicomIsolation::this_process;
+  benchmark::DoNotOptimize(unlearn::read_dicom_image(path, where));
+  for (auto _ : state) benchmark::DoNotOptimize(unlearn::read_dicom_image(path, where));
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel(state.range(0) == 0 ? "worker process" : "this process");
+}
+BENCHMARK(BM_ReadDicom)
+    ->Arg(0)
+    ->Arg(1)
+    ->ArgName("in_process")
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 // Data loading, per step: gathering a shuffled batch from the decoded tensor.
 void BM_GatherBatch(benchmark::State& state) {

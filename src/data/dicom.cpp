@@ -17,6 +17,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -26,8 +27,10 @@
 #include <utility>
 
 #include "dicom_lengths.h"
+#include "dicom_transfer.h"
 #include "unlearn/core/atomic_file.h"
 #include "unlearn/core/error.h"
+#include "unlearn/core/isolated_worker.h"
 #include "unlearn/core/limits.h"
 #include "unlearn/core/parse.h"
 #include "unlearn/data/csv.h"
@@ -638,9 +641,9 @@ torch::Tensor as_samples(DecodedPixels& d, const gdcm::Image& image, bool big_en
   return values.view({d.frames, d.height, d.width, d.samples}).permute({0, 3, 1, 2}).contiguous();
 }
 
-/// read_image, or nullopt for a DICOM object without pixel data (a report, an RT structure set, a
-/// DICOMDIR), whose Modality goes to `modality`.
-std::optional<DicomImage> read_image_if_image(const std::string& path, std::string& modality) {
+/// read_image in this process, or nullopt for a DICOM object without pixel data (a report, an RT
+/// structure set, a DICOMDIR), whose Modality goes to `modality`.
+std::optional<DicomImage> read_here(const std::string& path, std::string& modality) {
   quiet_gdcm();
   probe_file(path);
   CheckedImageReader reader;
@@ -682,9 +685,45 @@ std::optional<DicomImage> read_image_if_image(const std::string& path, std::stri
   return out;
 }
 
-DicomImage read_image(const std::string& path) {
+/// The worker process that runs GDCM for this one. Debian's GDCM is built with assertions, and
+/// checks made before it reads a file (probe_file) cannot foresee every one that aborts; in the
+/// worker an abort ends only the worker. It keeps LibTorch to one thread: a forked process has
+/// none of its parent's thread pools.
+IsolatedWorker& reader_worker() {
+  static IsolatedWorker worker(
+      [](const std::string& path) {
+        std::string modality;
+        const std::optional<DicomImage> image = read_here(path, modality);
+        return encode_read(image, modality);
+      },
+      [] { at::set_num_threads(1); });
+  return worker;
+}
+
+/// UNLEARN_DICOM_IN_PROCESS=1 reads in this process (to debug GDCM itself).
+bool in_process_by_request() {
+  const char* value = std::getenv("UNLEARN_DICOM_IN_PROCESS");
+  return value != nullptr && std::string(value) == "1";
+}
+
+/// The image in `path`, or nullopt for an object without pixel data, whose Modality goes to
+/// `modality`; read where `isolation` says.
+std::optional<DicomImage> read_image_if_image(const std::string& path, std::string& modality,
+                                              DicomIsolation isolation) {
+  if (isolation == DicomIsolation::this_process || in_process_by_request()) {
+    return read_here(path, modality);
+  }
+  try {
+    return decode_read(reader_worker().ask(path), modality);
+  } catch (const WorkerDied& died) {
+    fail(path, detail::concat("GDCM could not read it (the file is probably malformed): ",
+                              died.what()));
+  }
+}
+
+DicomImage read_image(const std::string& path, DicomIsolation isolation) {
   std::string modality;
-  std::optional<DicomImage> image = read_image_if_image(path, modality);
+  std::optional<DicomImage> image = read_image_if_image(path, modality, isolation);
   if (!image) fail(path, "no pixel data " + tag_text(kPixelData));
   return std::move(*image);
 }
@@ -1114,7 +1153,8 @@ std::optional<DicomImage> image_or_skip(const LabelSheet& s, const std::string& 
                                         std::map<std::string, int64_t>& skipped) {
   const std::string file = (s.dir / rel).string();
   std::string modality;
-  std::optional<DicomImage> image = read_image_if_image(file, modality);
+  std::optional<DicomImage> image =
+      read_image_if_image(file, modality, DicomIsolation::worker_process);
   if (image) return image;
   if (options.strict_dicom) {
     fail(file, "no pixel data " + tag_text(kPixelData) + " (Modality '" + modality +
@@ -1285,7 +1325,9 @@ const std::vector<std::string>& dicom_tag_keywords() { return dicom_detail::tag_
 
 bool is_dicom_file(const std::string& path) { return dicom_detail::is_dicom(path); }
 
-DicomImage read_dicom_image(const std::string& path) { return dicom_detail::read_image(path); }
+DicomImage read_dicom_image(const std::string& path, DicomIsolation isolation) {
+  return dicom_detail::read_image(path, isolation);
+}
 
 torch::Tensor display_uint8(const DicomImage& image) { return dicom_detail::display(image); }
 

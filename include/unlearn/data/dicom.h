@@ -36,6 +36,9 @@ struct DicomImage {
   int64_t width() const { return pixels.size(3); }
 };
 
+/// Where read_dicom_image runs GDCM.
+enum class DicomIsolation { worker_process, this_process };
+
 /// The tags read_dicom_image reports: Manufacturer, ManufacturerModelName, StationName,
 /// InstitutionName, BodyPartExamined, Modality, StudyDate, PatientID, SOPInstanceUID.
 const std::vector<std::string>& dicom_tag_keywords();
@@ -48,7 +51,15 @@ const std::vector<std::string>& dicom_tag_keywords();
 /// FormatError naming the file when it is not DICOM, has no pixel data ("no pixel data
 /// (7FE0,0010)"), or has a layout this reader does not handle (the message names the field,
 /// e.g. "Photometric Interpretation (0028,0004) YBR_PARTIAL_420 is not supported").
-DicomImage read_dicom_image(const std::string& path);
+///
+/// GDCM runs in a worker process (`isolation`, by default): Debian builds GDCM with assertions,
+/// and on some malformed files an assertion aborts the process reading them. Then only the
+/// worker ends, and this throws FormatError ("... GDCM could not read it: its worker process was
+/// killed by signal 6 (Aborted) ..."); the next read starts a new worker. this_process is for
+/// debuggers and fuzzing; so is the environment variable UNLEARN_DICOM_IN_PROCESS=1, which makes
+/// every read (read_dicom_dir's too) run here.
+DicomImage read_dicom_image(const std::string& path,
+                            DicomIsolation isolation = DicomIsolation::worker_process);
 
 /// The image as F×C×H×W uint8 for display and training. Values that are already integers in
 /// 0..255 (8-bit data) are kept, MONOCHROME1 as 255 − v. Anything else is inverted for

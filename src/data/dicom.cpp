@@ -716,8 +716,8 @@ std::optional<DicomImage> read_image_if_image(const std::string& path, std::stri
   try {
     return decode_read(reader_worker().ask(path), modality);
   } catch (const WorkerDied& died) {
-    fail(path, detail::concat("GDCM could not read it (the file is probably malformed): ",
-                              died.what()));
+    fail(path,
+         detail::concat("GDCM could not read it (the file is probably malformed): ", died.what()));
   }
 }
 

@@ -29,10 +29,15 @@ source "$root/scripts/sanitized-build.sh"
 configure_sanitized_build "$root" "$build"
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/fuzz_}"
 
-# The CPU time, in whole seconds, that process $1 has used so far.
+# The CPU time, in whole seconds, that process $1 and its children have used so far: the dicom
+# target reads through worker processes (core/isolated_worker), whose time counts too, the live
+# ones from their own /proc entries, the ended ones in $1's cutime and cstime.
 cpu_seconds_of() {
-  local ticks
-  ticks=$(awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+  local ticks=0 pid more
+  for pid in "$1" $(cat "/proc/$1/task/"*/children 2>/dev/null); do
+    more=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pid/stat" 2>/dev/null) || more=0
+    ticks=$((ticks + more))
+  done
   echo $((ticks / $(getconf CLK_TCK)))
 }
 

@@ -38,76 +38,158 @@ bool known_vr(const std::string& vr) {
   return false;
 }
 
-std::string tag_at(const std::string& b, size_t at) {
-  std::ostringstream s;
-  s << std::hex << std::uppercase;
-  s.width(4);
-  s.fill('0');
-  s << u16(b, at) << ",";
-  s.width(4);
-  s << u16(b, at + 2);
-  return "(" + s.str() + ")";
-}
-
 enum class Walk { kDone, kStopped };
 
-/// Walks elements from `at`; `explicit_vr` chooses the encoding; `only_group` (if non-zero)
-/// ends the walk at the first element of another group. Sets `problem` on a length past the end.
-/// In the file meta group (0002) GDCM also asserts on a sequence and on an undefined length,
-/// so there those are problems too.
-Walk walk(const std::string& b, size_t& at, bool explicit_vr, uint16_t only_group,
-          std::string& problem) {
-  const size_t n = b.size();
-  const bool meta = only_group == 0x0002;
-  while (at + 8 <= n) {
-    if (only_group != 0 && u16(b, at) != only_group) return Walk::kDone;
-    if (meta && b.compare(at + 4, 2, "SQ") == 0) {
-      problem = "file meta element " + tag_at(b, at) + " at byte " + std::to_string(at) +
-                " is a sequence (SQ)";
-      return Walk::kStopped;
-    }
-    uint64_t length;
-    size_t header;
-    if (explicit_vr) {
-      const std::string vr = b.substr(at + 4, 2);
-      if (!known_vr(vr)) {
-        problem = "element " + tag_at(b, at) + " at byte " + std::to_string(at) +
-                  " has no valid value representation";
-        return Walk::kStopped;
-      }
-      if (long_form(vr)) {
-        if (at + 12 > n) break;
-        length = u32(b, at + 8);
-        header = 12;
+constexpr uint32_t kUndefinedLength = 0xFFFFFFFFu;
+constexpr uint16_t kItemGroup = 0xFFFE;
+constexpr uint16_t kItem = 0xE000, kItemEnd = 0xE00D, kSequenceEnd = 0xE0DD;
+// Deeper nesting is left to GDCM unchecked (real files nest a few levels).
+constexpr int kMaxDepth = 32;
+
+/// A walk over the elements of a file's bytes, in one byte order, descending into sequences
+/// (and their items, of defined or undefined length) and encapsulated pixel data. It stops with
+/// `problem` set at the first length that runs past the end of the file, and without complaint
+/// where the structure is beyond it (left to GDCM).
+class Walker {
+ public:
+  Walker(const std::string& bytes, bool big_endian) : b_(bytes), big_(big_endian) {}
+
+  /// Walks elements from `at` up to `end` (the file's or an item's); `explicit_vr` chooses the
+  /// encoding; `only_group` (if non-zero) ends the walk at the first element of another group.
+  /// Returns at an item tag (FFFE,xxxx), leaving `at` on it. In the file meta group (0002)
+  /// GDCM also asserts on a sequence and on an undefined length, so there those are problems.
+  Walk elements(size_t& at, size_t end, bool explicit_vr, uint16_t only_group, int depth) {
+    const bool meta = only_group == 0x0002;
+    while (at + 8 <= end) {
+      if (only_group != 0 && group(at) != only_group) return Walk::kDone;
+      if (group(at) == kItemGroup) return Walk::kDone;
+      const std::string vr = explicit_vr ? b_.substr(at + 4, 2) : "";
+      if (meta && vr == "SQ") return stop(at, "file meta element ", " is a sequence (SQ)");
+      uint32_t length;
+      size_t header = 8;
+      if (explicit_vr) {
+        if (!known_vr(vr)) {
+          // GDCM asserts on this in the top-level data set; inside a sequence it reads some
+          // vendors' implicit VR items within explicit VR files, so the walk just stops.
+          if (depth > 0) return Walk::kStopped;
+          return stop(at, "element ", " has no valid value representation");
+        }
+        if (long_form(vr)) {
+          if (at + 12 > end) break;
+          length = u32_at(at + 8);
+          header = 12;
+        } else {
+          length = u16_at(at + 6);
+        }
       } else {
-        length = u16(b, at + 6);
-        header = 8;
+        length = u32_at(at + 4);
       }
-    } else {
-      length = u32(b, at + 4);
-      header = 8;
-    }
-    if (length == 0xFFFFFFFFu) {
-      if (meta) {
-        problem = "file meta element " + tag_at(b, at) + " at byte " + std::to_string(at) +
-                  " has an undefined length";
+      const size_t value = at + header;
+      if (length == kUndefinedLength) {
+        if (meta) return stop(at, "file meta element ", " has an undefined length");
+        // An undefined length opens a sequence, or encapsulated pixel data (fragments). Inside
+        // UN it is implicit VR little endian, which this walk does not follow into.
+        const bool pixels = group(at) == 0x7fe0 && element(at) == 0x0010;
+        if (depth >= kMaxDepth || vr == "UN") return Walk::kStopped;
+        at = value;
+        if (items(at, b_.size(), explicit_vr, pixels, depth + 1) == Walk::kStopped) {
+          return Walk::kStopped;
+        }
+        continue;
       }
-      return Walk::kStopped;  // in the data set, undefined lengths are GDCM's business
+      if (value + length > b_.size()) return too_long(at, "element ", header, length);
+      if (vr == "SQ" && depth < kMaxDepth) {
+        size_t inner = value;
+        if (items(inner, value + length, explicit_vr, false, depth + 1) == Walk::kStopped) {
+          return Walk::kStopped;
+        }
+      }
+      at = value + length;
     }
-    if (at + header + length > n) {
-      problem = "element " + tag_at(b, at) + " at byte " + std::to_string(at) + " declares " +
-                std::to_string(length) + " bytes, but the file ends after " +
-                std::to_string(n - at - header);
+    if (at < end && end == b_.size()) {  // fewer bytes left than an element header needs
+      problem = "the file ends inside the header of an element at byte " + std::to_string(at);
       return Walk::kStopped;
     }
-    at += header + length;
+    return Walk::kDone;
   }
-  if (at < n) {  // fewer bytes left than an element header needs
-    problem = "the file ends inside the header of an element at byte " + std::to_string(at);
+
+  /// Walks the items of a sequence (or the fragments of encapsulated pixel data) from `at` up to
+  /// `end`, or to the sequence's end tag (FFFE,E0DD) when its length is undefined.
+  Walk items(size_t& at, size_t end, bool explicit_vr, bool fragments, int depth) {
+    while (at + 8 <= end) {
+      if (group(at) != kItemGroup) return Walk::kStopped;  // not an item: GDCM's business
+      const uint16_t tag = element(at);
+      const uint32_t length = u32_at(at + 4);
+      if (tag == kSequenceEnd) {
+        at += 8;
+        return Walk::kDone;
+      }
+      if (tag != kItem) return Walk::kStopped;
+      const size_t value = at + 8;
+      if (length == kUndefinedLength) {
+        if (fragments) return Walk::kStopped;
+        at = value;
+        if (elements(at, b_.size(), explicit_vr, 0, depth) == Walk::kStopped) {
+          return Walk::kStopped;
+        }
+        // The item ends at its end tag (FFFE,E00D); a file that ends first is left to GDCM.
+        if (at + 8 > b_.size() || group(at) != kItemGroup || element(at) != kItemEnd) {
+          return Walk::kStopped;
+        }
+        at += 8;
+        continue;
+      }
+      if (value + length > b_.size()) return too_long(at, "item ", 8, length);
+      if (!fragments) {
+        size_t inner = value;
+        if (elements(inner, value + length, explicit_vr, 0, depth) == Walk::kStopped) {
+          return Walk::kStopped;
+        }
+      }
+      at = value + length;
+    }
+    return Walk::kDone;
+  }
+
+  std::string problem;
+
+ private:
+  uint16_t u16_at(size_t at) const {
+    const uint16_t v = u16(b_, at);
+    return big_ ? static_cast<uint16_t>(v >> 8 | v << 8) : v;
+  }
+  uint32_t u32_at(size_t at) const {
+    if (!big_) return u32(b_, at);
+    return static_cast<uint32_t>(u16_at(at)) << 16 | u16_at(at + 2);
+  }
+  uint16_t group(size_t at) const { return u16_at(at); }
+  uint16_t element(size_t at) const { return u16_at(at + 2); }
+
+  std::string tag_at(size_t at) const {
+    std::ostringstream s;
+    s << std::hex << std::uppercase;
+    s.width(4);
+    s.fill('0');
+    s << group(at) << ",";
+    s.width(4);
+    s << element(at);
+    return "(" + s.str() + ")";
+  }
+
+  Walk stop(size_t at, const std::string& what, const std::string& why) {
+    problem = what + tag_at(at) + " at byte " + std::to_string(at) + why;
     return Walk::kStopped;
   }
-  return Walk::kDone;
-}
+
+  Walk too_long(size_t at, const std::string& what, size_t header, uint32_t length) {
+    return stop(at, what,
+                " declares " + std::to_string(length) + " bytes, but the file ends after " +
+                    std::to_string(b_.size() - at - header));
+  }
+
+  const std::string& b_;
+  bool big_;
+};
 
 }  // namespace
 
@@ -116,9 +198,10 @@ std::string element_length_problem(const std::string& bytes) {
   // endian. Files without it are left to GDCM.
   if (bytes.size() < 132 || bytes.compare(128, 4, "DICM") != 0) return "";
   size_t at = 132;
-  std::string problem;
-  if (walk(bytes, at, /*explicit_vr=*/true, /*only_group=*/0x0002, problem) == Walk::kStopped) {
-    return problem;
+  Walker meta(bytes, /*big_endian=*/false);
+  if (meta.elements(at, bytes.size(), /*explicit_vr=*/true, /*only_group=*/0x0002, 0) ==
+      Walk::kStopped) {
+    return meta.problem;
   }
   // GDCM reads the tag after the meta group and asserts when the file has none.
   if (at + 4 > bytes.size()) {
@@ -142,7 +225,8 @@ std::string element_length_problem(const std::string& bytes) {
     }
     p += 8 + length;
   }
-  bool explicit_vr;
+  bool explicit_vr = true;
+  bool big_endian = false;
   if (syntax.empty()) {
     // No transfer syntax, or no file meta group at all: GDCM guesses the encoding from the first
     // element, as here, and asserted on a fuzzed file cut short in such a data set.
@@ -152,14 +236,19 @@ std::string element_length_problem(const std::string& bytes) {
   } else if (syntax.rfind("1.2.840.10008.1.2.4", 0) == 0 || syntax == "1.2.840.10008.1.2.1" ||
              syntax == "1.2.840.10008.1.2.5") {
     explicit_vr = true;  // explicit little endian, also around encapsulated pixel data
+  } else if (syntax == "1.2.840.10008.1.2.2") {
+    // Explicit big endian: a fuzzed 342-byte file with a 3.4 GB length here made GDCM allocate
+    // and clear that much.
+    big_endian = true;
   } else if (gdcm::TransferSyntax::GetTSType(syntax.c_str()) == gdcm::TransferSyntax::TS_END) {
     // GDCM guesses at such a file's encoding, and asserted on a fuzzed one.
     return "unknown transfer syntax UID '" + syntax + "' in (0002,0010)";
   } else {
-    return "";  // big endian or deflated: not walked
+    return "";  // deflated: the data set is compressed, not walked
   }
-  walk(bytes, at, explicit_vr, /*only_group=*/0, problem);
-  return problem;
+  Walker data_set(bytes, big_endian);
+  data_set.elements(at, bytes.size(), explicit_vr, /*only_group=*/0, 0);
+  return data_set.problem;
 }
 
 }  // namespace unlearn::dicom_detail

@@ -276,6 +276,56 @@ TEST(DicomRead, MalformedFileMetaGroupIsRefusedNotAborted) {
   }
 }
 
+TEST(DicomRead, LengthsInsideSequencesAndInBigEndianAreChecked) {
+  // A 342-byte big-endian file found by fuzzing declared a 3.4 GB element, which GDCM
+  // allocated and cleared (tests/fuzz/corpus/dicom/big-endian-length-of-3-gb.dcm).
+  const std::string head = std::string(128, '\0') + "DICM" +
+                           meta_element(0x0000, "UL", u16({0x20, 0})) +
+                           meta_element(0x0002, "UI", std::string(kSecondaryCapture) + '\0');
+  const auto with_syntax = [&](const std::string& uid) {
+    return head + meta_element(0x0010, "UI", uid + (uid.size() % 2 ? std::string(1, '\0') : ""));
+  };
+  const std::string little = with_syntax("1.2.840.10008.1.2.1");
+  const std::string big = with_syntax("1.2.840.10008.1.2.2");
+  const std::string undefined = u16({0xffff, 0xffff});
+  const std::string item = u16({0xfffe, 0xe000});
+  const std::string huge = u16({0xc9c9, 0xc9c9});  // 3,385,444,809 bytes
+  const std::string modality = u16({0x0008, 0x0060}) + "CS" + u16({2}) + "OT";
+  // Big endian: (0008,0070) LO with length 0xC9C9 (big-endian bytes), then (0009,0010) OB huge.
+  const std::string big_lo = std::string("\x00\x08\x00\x70", 4) + "LO" + "\xc9\xc9";
+  const std::string big_ob =
+      std::string("\x00\x09\x00\x10", 4) + "OB" + std::string(2, '\0') + "\xc9\xc9\xc9\xc9";
+  // A sequence (0008,1115) of undefined length, an item of undefined length, and in it an
+  // element that claims 3.4 GB.
+  const std::string sequence = u16({0x0008, 0x1115}) + "SQ" + u16({0}) + undefined;
+  const std::string deep_ob = u16({0x0009, 0x1001}) + "OB" + u16({0}) + huge;
+  // Encapsulated pixel data: (7FE0,0010) OB of undefined length, an empty offset table, then a
+  // fragment claiming 3.4 GB. (Offsets: the meta group ends at byte 206.)
+  const std::string pixels = u16({0x7fe0, 0x0010}) + "OB" + u16({0}) + undefined;
+  const std::pair<std::string, std::string> cases[] = {
+      {big + big_lo, "element (0008,0070) at byte 206 declares 51657 bytes"},
+      {big + big_ob, "element (0009,0010) at byte 206 declares 3385444809"},
+      {little + modality + sequence + item + undefined + deep_ob,
+       "element (0009,1001) at byte 236 declares 3385444809 bytes"},
+      {little + modality + sequence + item + huge,
+       "item (FFFE,E000) at byte 228 declares 3385444809 bytes"},
+      {little + modality + pixels + item + u16({0, 0}) + item + huge,
+       "item (FFFE,E000) at byte 236 declares 3385444809 bytes"},
+  };
+  TempDir dir;
+  for (const auto& [bytes, problem] : cases) {
+    const std::string path = dir.file("lengths.dcm");
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    const std::string msg = message_of<FormatError>([&] { read_dicom_image(path); });
+    expect_contains(msg, path);
+    expect_contains(msg, problem);
+  }
+  const std::string found =
+      std::string(UNLEARN_FUZZ_CORPUS) + "/dicom/big-endian-length-of-3-gb.dcm";
+  expect_contains(message_of<FormatError>([&] { read_dicom_image(found); }),
+                  "has no valid value representation");
+}
+
 TEST(DicomRead, Monochrome1WithRescale) {
   TempDir dir;
   const std::string path = dir.file("mono1.dcm");

@@ -4,7 +4,9 @@
 # AddressSanitizer and UndefinedBehaviorSanitizer). Each target runs until it has used
 # SECONDS_PER_TARGET of CPU time (user + system, read from /proc, so a busy machine does not
 # shorten the campaign), or four times that of wall time, whichever comes first. A crash, or an
-# input that runs over 25 s (-timeout), is written to BUILD/crashes/<target>-*; once it is fixed,
+# input that runs over FUZZ_TIMEOUT seconds of wall time (default 25; raise it when the fuzzers
+# run at low priority beside other work, where a starved input looks slow), is written to
+# BUILD/crashes/<target>-*; once it is fixed,
 # copy it into tests/fuzz/corpus/<target>/. One line per target (CPU seconds, executions,
 # coverage, corpus size, result) is appended to BUILD/fuzz-summary.tsv.
 #
@@ -56,7 +58,7 @@ for t in "${targets[@]}"; do
   cp -n "$root/tests/fuzz/corpus/$t/"* "$corpus/" 2>/dev/null || true
   echo "fuzz.sh: $t for ${seconds} CPU seconds"
   start=$(date +%s)
-  "$build/tests/fuzz_$t" -max_total_time=$((seconds * 4)) -rss_limit_mb=4096 -timeout=25 \
+  "$build/tests/fuzz_$t" -max_total_time=$((seconds * 4)) -rss_limit_mb=4096 -timeout="${FUZZ_TIMEOUT:-25}" \
     -print_final_stats=1 -artifact_prefix="$build/crashes/$t-" "$corpus" 2>"$log" &
   pid=$!
   cpu=0

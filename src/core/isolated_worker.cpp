@@ -112,18 +112,23 @@ void reset_signals_in_child() {
   ::signal(SIGPIPE, SIG_IGN);
 }
 
-/// The last line the worker wrote to standard error (an assertion's message), from the
-/// unlinked file that stood in for its stderr; "" when it wrote nothing.
-std::string last_line(std::FILE* file) {
+/// The last `limit` bytes the worker wrote to standard error, from the unlinked file that stood
+/// in for its stderr, without trailing blanks; "" when it wrote nothing.
+std::string stderr_tail(std::FILE* file, off_t limit) {
   struct stat st {};
   if (file == nullptr || ::fstat(::fileno(file), &st) != 0 || st.st_size <= 0) return "";
-  const off_t size = std::min<off_t>(st.st_size, 4096);
+  const off_t size = std::min<off_t>(st.st_size, limit);
   std::string tail(static_cast<size_t>(size), '\0');
   const ssize_t n = ::pread(::fileno(file), tail.data(), tail.size(), st.st_size - size);
   tail.resize(n > 0 ? static_cast<size_t>(n) : 0);
   while (!tail.empty() && (tail.back() == '\n' || tail.back() == ' ')) tail.pop_back();
-  const size_t start = tail.find_last_of('\n');
-  return start == std::string::npos ? tail : tail.substr(start + 1);
+  return tail;
+}
+
+/// The last line of `text` (an assertion's message).
+std::string last_line(const std::string& text) {
+  const size_t start = text.find_last_of('\n');
+  return start == std::string::npos ? text : text.substr(start + 1);
 }
 
 }  // namespace isolated_worker_detail
@@ -206,9 +211,18 @@ void IsolatedWorker::died() {
   do {
     reaped = ::waitpid(pid_, &status, 0);
   } while (reaped < 0 && errno == EINTR);
+  const pid_t worker = pid_;
   pid_ = -1;
-  const std::string said = isolated_worker_detail::last_line(stderr_file_);
-  const std::string last_words = said.empty() ? "" : "; it last wrote: " + said;
+  const std::string said = isolated_worker_detail::stderr_tail(stderr_file_, 64 << 10);
+  const std::string last_words =
+      said.empty() ? "" : "; it last wrote: " + isolated_worker_detail::last_line(said);
+  // An assertion says all in its last line. Anything else (a sanitizer's report, which ends in
+  // an exit) is passed on whole, so that it is not lost with the worker.
+  const bool assertion = reaped > 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+  if (!assertion && !said.empty()) {
+    std::fprintf(stderr, "isolated worker %d, standard error:\n%s\n", static_cast<int>(worker),
+                 said.c_str());
+  }
   if (reaped > 0 && WIFSIGNALED(status)) {
     const int sig = WTERMSIG(status);
     throw WorkerDied(detail::concat("its worker process was killed by signal ", sig, " (",

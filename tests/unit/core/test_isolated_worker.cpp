@@ -31,7 +31,10 @@ std::string handle(const std::string& request) {
     std::fputs("noise\nhandle: assertion `x > 0' failed\n", stderr);
     std::abort();
   }
-  if (request == "exit") ::_exit(7);
+  if (request == "exit") {
+    std::fputs("==1==ERROR: a sanitizer's report\n==1==ABORTING\n", stderr);
+    ::_exit(7);
+  }
   if (request == "big") return std::string(8 << 20, 'x');
   return "?";
 }
@@ -65,9 +68,10 @@ TEST(IsolatedWorker, AnAbortEndsOnlyTheWorkerAndTheNextRequestGetsANewOne) {
   IsolatedWorker worker(handle);
   worker.ask("echo start");
   const pid_t first = worker.pid();
+  testing::internal::CaptureStderr();
   try {
     worker.ask("abort");
-    FAIL() << "the worker answered";
+    ADD_FAILURE() << "the worker answered";
   } catch (const WorkerDied& died) {
     EXPECT_EQ(died.signal(), SIGABRT);
     EXPECT_EQ(died.exit_status(), -1);
@@ -77,6 +81,8 @@ TEST(IsolatedWorker, AnAbortEndsOnlyTheWorkerAndTheNextRequestGetsANewOne) {
               std::string::npos)
         << died.what();
   }
+  // An assertion's last line says it all: nothing is passed on to our stderr.
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
   EXPECT_EQ(worker.pid(), -1);
   // Reaped: no such process any more.
   EXPECT_EQ(::kill(first, 0), -1);
@@ -86,15 +92,22 @@ TEST(IsolatedWorker, AnAbortEndsOnlyTheWorkerAndTheNextRequestGetsANewOne) {
   EXPECT_EQ(answer, "after from " + std::to_string(worker.pid()));
 }
 
-TEST(IsolatedWorker, AnExitIsReportedWithItsStatus) {
+TEST(IsolatedWorker, AnExitIsReportedWithItsStatusAndWhatItWroteIsPassedOn) {
   IsolatedWorker worker(handle);
+  testing::internal::CaptureStderr();
   try {
     worker.ask("exit");
-    FAIL() << "the worker answered";
+    ADD_FAILURE() << "the worker answered";
   } catch (const WorkerDied& died) {
     EXPECT_EQ(died.signal(), 0);
     EXPECT_EQ(died.exit_status(), 7);
+    EXPECT_NE(std::string(died.what()).find("it last wrote: ==1==ABORTING"), std::string::npos)
+        << died.what();
   }
+  // Not an assertion: the whole of the worker's stderr (a sanitizer's report) reaches ours.
+  const std::string passed_on = testing::internal::GetCapturedStderr();
+  EXPECT_NE(passed_on.find("==1==ERROR: a sanitizer's report\n==1==ABORTING"), std::string::npos)
+      << passed_on;
 }
 
 TEST(IsolatedWorker, ChildSetupRunsInTheWorkerOnly) {

@@ -62,7 +62,16 @@ class Walker {
     const bool meta = only_group == 0x0002;
     while (at + 8 <= end) {
       if (only_group != 0 && group(at) != only_group) return Walk::kDone;
-      if (group(at) == kItemGroup) return Walk::kDone;
+      if (group(at) == kItemGroup) {
+        if (depth > 0) return Walk::kDone;  // an item's end: the caller's
+        // Outside any sequence only a stray sequence end (which some writers leave) is
+        // tolerated; a fuzzed file with (FFFE,B1FF) here made GDCM take 13 s and 1 GB.
+        if (element(at) == kSequenceEnd && u32_at(at + 4) == 0) {
+          at += 8;
+          continue;
+        }
+        return stop(at, "item tag ", " is outside any sequence");
+      }
       const std::string vr = explicit_vr ? b_.substr(at + 4, 2) : "";
       if (meta && vr == "SQ") return stop(at, "file meta element ", " is a sequence (SQ)");
       uint32_t length;

@@ -14,10 +14,10 @@ namespace unlearn::dicom_detail {
 /// endian, implicit VR little endian), including those inside sequences, their items and the
 /// fragments of encapsulated pixel data, fits in the `bytes` of a Part 10 file, with a valid value
 /// representation where it is explicit in the top-level data set, no sequence or undefined length
-/// in the meta group, and a data set after it; otherwise what does not, with its tag and offset.
-/// The walk stops without complaint where the structure is beyond it (UN of undefined length,
-/// items not tagged as items, nesting over 32 levels, a file ending inside an item) and does not
-/// look into deflated data sets.
+/// in the meta group, only items inside a sequence or encapsulated pixel data and none outside,
+/// and a data set after the meta group; otherwise what does not, with its tag and offset. The walk
+/// stops without complaint where the structure is beyond it (UN of undefined length, nesting over
+/// 32 levels, a file ending inside an item) and does not look into deflated data sets.
 std::string element_length_problem(const std::string& bytes);
 
 }  // namespace unlearn::dicom_detail

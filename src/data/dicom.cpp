@@ -609,6 +609,25 @@ DecodedPixels decode(const gdcm::Image& image, const std::string& path) {
                    "read_dicom_image: ", path, ": ", out.frames, " frames of ", out.width, "x",
                    out.height, " pixels, more than the limit of ", limits::kMaxDicomValues,
                    " pixel values per DICOM object");
+  // GDCM zero-pads uncompressed pixel data that ends early, so a few hundred bytes could
+  // become gigabytes of zeros; pydicom refuses such files, and so do we. (Packed 12-bit data,
+  // which is shorter than its buffer, is refused later as unsupported.)
+  const gdcm::ByteValue* raw = image.GetDataElement().GetByteValue();
+  const unsigned short bits = image.GetPixelFormat().GetBitsAllocated();
+  if (!image.GetTransferSyntax().IsEncapsulated() && raw != nullptr &&
+      (bits == 1 || bits == 8 || bits == 16 || bits == 32)) {
+    uint64_t stored = image.GetBufferLength();
+    // 4:2:2 data stores two chroma samples per two pixels, which GDCM expands to six.
+    if (image.GetPhotometricInterpretation() == gdcm::PhotometricInterpretation::YBR_FULL_422) {
+      stored = stored / 3 * 2;
+    }
+    if (raw->GetLength() < stored) {
+      fail(path, detail::concat("pixel data ", tag_text(kPixelData), " holds ", raw->GetLength(),
+                                " bytes but Rows, Columns, frames, Samples per Pixel, Bits "
+                                "Allocated and Photometric Interpretation need ",
+                                stored, " (the file is probably truncated)"));
+    }
+  }
   out.buffer.resize(image.GetBufferLength());
   if (!image.GetBuffer(out.buffer.data())) {
     const gdcm::TransferSyntax& ts = image.GetTransferSyntax();

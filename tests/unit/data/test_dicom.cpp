@@ -12,8 +12,10 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -146,6 +148,49 @@ TEST(DicomRead, FilesOnWhichGdcmAbortsAreRefusedAndTheNextReadWorks) {
     // A new worker reads the next file.
     EXPECT_EQ(read_dicom_image(sample("CT_small.dcm")).height(), 128);
   }
+}
+
+TEST(DicomRead, UncompressedPixelDataShorterThanTheHeaderNeedsIsRefused) {
+  // GDCM zero-pads such data instead of failing: a 562-byte fuzzed file whose header claims
+  // about 960 frames of 65284x4 8-bit pixels took 49 s and 6.3 GB before it was refused.
+  const std::string fuzzed =
+      std::string(UNLEARN_FUZZ_CORPUS) + "/dicom/rows-65284-without-photometric-6-gb.dcm";
+  std::string msg =
+      message_of<FormatError>([&] { read_dicom_image(fuzzed, DicomIsolation::this_process); });
+  expect_contains(msg, fuzzed);
+  expect_contains(msg, "pixel data (7FE0,0010) holds ");
+  expect_contains(msg, "(the file is probably truncated)");
+
+  // pydicom's MR_truncated.dcm (64x64 16-bit, 8130 bytes where 8192 are needed) is refused
+  // earlier: its Pixel Data declares 8192 bytes and the file ends first.
+  const std::string truncated = sample("MR_truncated.dcm");
+  msg = message_of<FormatError>([&] { read_dicom_image(truncated); });
+  expect_contains(msg, truncated);
+  expect_contains(msg, "declares 8192 bytes, but the file ends after 8130");
+
+  // An uncompressed file whose Pixel Data is shorter than the header needs, with its length
+  // declared truthfully: CT_small (128x128 16-bit) with its last 1000 bytes of pixels cut.
+  TempDir dir;
+  const fs::path cut = dir.file("ct-cut.dcm");
+  {
+    std::ifstream in(sample("CT_small.dcm"), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    const std::string pixel_tag("\xE0\x7F\x10\x00", 4);
+    const size_t at = bytes.rfind(pixel_tag);
+    ASSERT_NE(at, std::string::npos);
+    // Explicit VR little endian: tag, "OW", two reserved bytes, a 4-byte length.
+    uint32_t length = 0;
+    std::memcpy(&length, bytes.data() + at + 8, 4);
+    ASSERT_EQ(length, 128u * 128u * 2u);
+    length -= 1000;
+    std::memcpy(bytes.data() + at + 8, &length, 4);
+    bytes.erase(at + 12 + length, 1000);  // the end of the pixels; other elements follow
+    std::ofstream(cut, std::ios::binary) << bytes;
+  }
+  msg = message_of<FormatError>([&] { read_dicom_image(cut.string()); });
+  expect_contains(msg, cut.string());
+  expect_contains(msg, "holds 31768 bytes");
+  expect_contains(msg, "need 32768 (the file is probably truncated)");
 }
 
 TEST(DicomRead, TheWorkerGivesTheImageReadInThisProcess) {

@@ -14,6 +14,15 @@ namespace unlearn {
 RelearnResult relearn_steps(const Model& model, const torch::Tensor& inputs01,
                             const torch::Tensor& labels, const torch::Tensor& forget_rows,
                             double target_accuracy, const RelearnOptions& options) {
+  UNLEARN_CHECK(forget_rows.defined() && forget_rows.dim() == 1 && forget_rows.numel() > 0,
+                "relearn_steps: forget_rows: expected a non-empty 1-D tensor of row indices");
+  return relearn(model, inputs01, labels, forget_rows, forget_rows, target_accuracy, options)
+      .result;
+}
+
+Relearned relearn(const Model& model, const torch::Tensor& inputs01, const torch::Tensor& labels,
+                  const torch::Tensor& train_rows, const torch::Tensor& check_rows,
+                  double target_accuracy, const RelearnOptions& options) {
   constexpr const char* kFn = "relearn_steps";
   UNLEARN_CHECK(options.lr() > 0 && std::isfinite(options.lr()), kFn, ": lr: expected > 0, got ",
                 options.lr());
@@ -28,16 +37,20 @@ RelearnResult relearn_steps(const Model& model, const torch::Tensor& inputs01,
                 ": target_accuracy: expected a percentage, got ", target_accuracy);
   UNLEARN_CHECK(inputs01.defined() && labels.defined() && inputs01.size(0) == labels.size(0), kFn,
                 ": expected one label per input row");
-  UNLEARN_CHECK(forget_rows.defined() && forget_rows.dim() == 1 && forget_rows.numel() > 0, kFn,
-                ": forget_rows: expected a non-empty 1-D tensor of row indices");
-  const auto rows = forget_rows.to(torch::kCPU, torch::kLong);
+  for (const auto& [name, given] : {std::pair<const char*, const torch::Tensor*>{"train_rows",
+                                                                                &train_rows},
+                                     {"check_rows", &check_rows}}) {
+    UNLEARN_CHECK(given->defined() && given->dim() == 1 && given->numel() > 0, kFn, ": ", name,
+                  ": expected a non-empty 1-D tensor of row indices");
+  }
+  const auto rows = train_rows.to(torch::kCPU, torch::kLong);
 
-  // The checked rows: all of D_f, or a fixed seeded subsample of eval_rows of them.
-  torch::Tensor checked = rows;
-  if (rows.numel() > options.eval_rows()) {
+  // The checked rows: all of them, or a fixed seeded subsample of eval_rows of them.
+  torch::Tensor checked = check_rows.to(torch::kCPU, torch::kLong);
+  if (checked.numel() > options.eval_rows()) {
     auto gen = at::detail::createCPUGenerator(options.seed());
-    checked = rows.index_select(
-        0, torch::randperm(rows.numel(), gen, torch::kLong).slice(0, 0, options.eval_rows()));
+    checked = checked.index_select(
+        0, torch::randperm(checked.numel(), gen, torch::kLong).slice(0, 0, options.eval_rows()));
   }
   Model copy = model.clone();
   copy.train(false);
@@ -51,10 +64,14 @@ RelearnResult relearn_steps(const Model& model, const torch::Tensor& inputs01,
 
   RelearnResult result;
   result.accuracy = accuracy();
-  if (result.accuracy >= target_accuracy) {
-    result.reached = true;
-    return result;
-  }
+  const auto check_target = [&] {
+    if (!result.reached && result.accuracy >= target_accuracy) {
+      result.reached = true;
+      result.steps_to_target = result.steps;
+    }
+    return result.reached && !options.run_all_steps();
+  };
+  if (check_target()) return {result, std::move(copy)};
   torch::optim::SGD optimizer(copy.parameters(),
                               torch::optim::SGDOptions(options.lr()).momentum(options.momentum()));
   BatchStream stream(rows, options.batch(), options.seed());
@@ -73,12 +90,9 @@ RelearnResult relearn_steps(const Model& model, const torch::Tensor& inputs01,
     optimizer.step();
     result.steps = step;
     result.accuracy = accuracy();
-    if (result.accuracy >= target_accuracy) {
-      result.reached = true;
-      return result;
-    }
+    if (check_target()) break;
   }
-  return result;
+  return {result, std::move(copy)};
 }
 
 }  // namespace unlearn

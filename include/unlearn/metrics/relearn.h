@@ -22,11 +22,17 @@ struct RelearnOptions {
   TORCH_ARG(uint64_t, seed) = 0;  // batch order and the checked subsample
   /// Acc(D_f) is checked on at most this many forget rows (a fixed seeded subsample).
   TORCH_ARG(int64_t, eval_rows) = 2048;
+  /// Go on to max_steps after the target is reached, so that `accuracy` is the one after a fixed
+  /// budget (the few-shot audit); the step that reached it is still recorded.
+  TORCH_ARG(bool, run_all_steps) = false;
 };
 
 struct RelearnResult {
   int64_t steps = 0;     // SGD steps taken; 0 when the model already meets the target
   bool reached = false;  // false: max_steps were taken without reaching the target
+  /// The first step after which the target was met (0: before any step); with run_all_steps
+  /// this can be less than `steps`. Meaningful only when `reached`.
+  int64_t steps_to_target = 0;
   double accuracy = 0;   // Acc of the checked forget rows after the last step, percent
 };
 
@@ -40,5 +46,18 @@ struct RelearnResult {
 RelearnResult relearn_steps(const Model& model, const torch::Tensor& inputs01,
                             const torch::Tensor& labels, const torch::Tensor& forget_rows,
                             double target_accuracy, const RelearnOptions& options = {});
+
+/// The fine-tuned copy and what it took.
+struct Relearned {
+  RelearnResult result;
+  Model model;
+};
+
+/// The same, fine-tuning on `train_rows` (for example k forget samples) and checking the
+/// accuracy on `check_rows` (for example the other forget samples), subsampled to eval_rows;
+/// the fine-tuned copy is returned too (the few-shot audit measures it further).
+Relearned relearn(const Model& model, const torch::Tensor& inputs01, const torch::Tensor& labels,
+                  const torch::Tensor& train_rows, const torch::Tensor& check_rows,
+                  double target_accuracy, const RelearnOptions& options = {});
 
 }  // namespace unlearn

@@ -39,6 +39,17 @@ TEST(Relearn, ForgottenModelRelearnsWithoutTouchingTheInput) {
   // Deterministic for a seed.
   EXPECT_EQ(relearn_steps(forgotten, p.data.x, p.data.y, p.udata.forget, target, opts).steps,
             r.steps);
+  EXPECT_EQ(r.steps_to_target, r.steps);
+  // With run_all_steps the budget is spent, and the step that reached the target is kept;
+  // training on some rows and checking others gives back the fine-tuned copy.
+  const int64_t half = p.udata.forget.numel() / 2;
+  const auto all = relearn(forgotten, p.data.x, p.data.y, p.udata.forget.slice(0, 0, half),
+                           p.udata.forget.slice(0, half), target,
+                           RelearnOptions(opts).max_steps(r.steps + 20).run_all_steps(true));
+  EXPECT_EQ(all.result.steps, r.steps + 20);
+  EXPECT_TRUE(all.result.reached);
+  EXPECT_LT(all.result.steps_to_target, all.result.steps);
+  EXPECT_FALSE(test::same_state(all.model, forgotten));
   // An unreachable target runs out of steps.
   const auto never = relearn_steps(forgotten, p.data.x, p.data.y, p.udata.forget, 101.0,
                                    RelearnOptions().max_steps(3));

@@ -45,8 +45,8 @@ class AuditRun {
   }
 
   MetricMap forget_side(const Model& model, const torch::Tensor& measured) const {
-    MetricMap m{{"UA", 100.0 - accuracy_on(model, data_.train_inputs, data_.train_labels,
-                                           measured)}};
+    MetricMap m{
+        {"UA", 100.0 - accuracy_on(model, data_.train_inputs, data_.train_labels, measured)}};
     if (split_.has_test_part && split_.test.forget.numel() > 0) {
       m["FTA"] = accuracy_on(model, data_.test_inputs, data_.test_labels, split_.test.forget);
     }
@@ -109,21 +109,20 @@ class AuditRun {
   /// the forget test rows of the other half, and the measured forget training rows.
   MetricMap probe(const Model& model) const {
     const int64_t n_test = data_.test_labels.size(0);
-    const torch::Tensor order =
-        shuffled(torch::arange(n_test, torch::kLong), o_.seed() + 1);
+    const torch::Tensor order = shuffled(torch::arange(n_test, torch::kLong), o_.seed() + 1);
     const torch::Tensor fit_rows = order.slice(0, 0, n_test / 2);
-    const torch::Tensor in_fit = torch::zeros({n_test}, torch::kBool).index_fill_(0, fit_rows, true);
+    const torch::Tensor in_fit =
+        torch::zeros({n_test}, torch::kBool).index_fill_(0, fit_rows, true);
     const auto features = [&](const torch::Tensor& inputs, const torch::Tensor& rows) {
       return predict_features(model, inputs.index_select(0, rows), kPredictBatch);
     };
-    const int64_t classes = std::max<int64_t>(
-        static_cast<int64_t>(data_.class_names.size()),
-        std::max(data_.train_labels.max().item<int64_t>(), data_.test_labels.max().item<int64_t>()) +
-            1);
-    const LinearProbe probe =
-        LinearProbe::fit(features(data_.test_inputs, fit_rows),
-                         data_.test_labels.index_select(0, fit_rows), classes,
-                         ProbeOptions().l2(o_.probe_l2()).iterations(o_.probe_iterations()));
+    const int64_t classes = std::max<int64_t>(static_cast<int64_t>(data_.class_names.size()),
+                                              std::max(data_.train_labels.max().item<int64_t>(),
+                                                       data_.test_labels.max().item<int64_t>()) +
+                                                  1);
+    const LinearProbe probe = LinearProbe::fit(
+        features(data_.test_inputs, fit_rows), data_.test_labels.index_select(0, fit_rows), classes,
+        ProbeOptions().l2(o_.probe_l2()).iterations(o_.probe_iterations()));
     const auto probe_accuracy = [&](const torch::Tensor& inputs, const torch::Tensor& labels,
                                     const torch::Tensor& rows) {
       return accuracy_percent_from_predictions(probe.predict(features(inputs, rows)),
@@ -132,9 +131,8 @@ class AuditRun {
     MetricMap m{{"UA", 100.0 - probe_accuracy(data_.train_inputs, data_.train_labels, measured_)}};
     if (split_.has_test_part && split_.test.forget.numel() > 0) {
       const torch::Tensor test_forget = split_.test.forget.to(torch::kCPU, torch::kLong);
-      const torch::Tensor scored =
-          test_forget.index_select(0, torch::nonzero(in_fit.index_select(0, test_forget).logical_not())
-                                          .flatten());
+      const torch::Tensor scored = test_forget.index_select(
+          0, torch::nonzero(in_fit.index_select(0, test_forget).logical_not()).flatten());
       if (scored.numel() > 0) {
         m["FTA"] = probe_accuracy(data_.test_inputs, data_.test_labels, scored);
       }
@@ -161,8 +159,9 @@ DepthAudit audit_depth(const Model& model, const EvalData& data, const Split& sp
   UNLEARN_CHECK(options.recalibrate_samples() >= 1 && options.retain_batch() >= 2 &&
                     options.retain_steps() >= 0 && options.few_shot_steps() >= 0 &&
                     options.eval_rows() >= 1,
-                kFn, ": expected recalibrate_samples, eval_rows >= 1, retain_batch >= 2 and "
-                     "step counts >= 0");
+                kFn,
+                ": expected recalibrate_samples, eval_rows >= 1, retain_batch >= 2 and "
+                "step counts >= 0");
   UNLEARN_CHECK(options.retain_lr() > 0 && options.few_shot_lr() > 0, kFn,
                 ": expected learning rates > 0");
   for (const int64_t k : options.few_shot()) {
@@ -205,8 +204,7 @@ DepthAudit audit_depth(const Model& model, const EvalData& data, const Split& sp
     step("linear probe");
     out.audits["probe"] = run.probe(model);
   }
-  out.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
 }
 

@@ -32,10 +32,9 @@ LinearProbe LinearProbe::fit(const torch::Tensor& features, const torch::Tensor&
   torch::NoGradGuard outer;  // only the closure records a graph
   auto weight = torch::zeros({x.size(1), num_classes}, torch::kFloat64).requires_grad_(true);
   auto bias = torch::zeros({num_classes}, torch::kFloat64).requires_grad_(true);
-  torch::optim::LBFGS optimizer(
-      {weight, bias}, torch::optim::LBFGSOptions(1.0)
-                          .max_iter(options.iterations())
-                          .line_search_fn("strong_wolfe"));
+  torch::optim::LBFGS optimizer({weight, bias}, torch::optim::LBFGSOptions(1.0)
+                                                    .max_iter(options.iterations())
+                                                    .line_search_fn("strong_wolfe"));
   const double l2 = options.l2();
   auto closure = [&] {
     torch::AutoGradMode grad(true);

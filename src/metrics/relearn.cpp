@@ -37,9 +37,9 @@ Relearned relearn(const Model& model, const torch::Tensor& inputs01, const torch
                 ": target_accuracy: expected a percentage, got ", target_accuracy);
   UNLEARN_CHECK(inputs01.defined() && labels.defined() && inputs01.size(0) == labels.size(0), kFn,
                 ": expected one label per input row");
-  for (const auto& [name, given] : {std::pair<const char*, const torch::Tensor*>{"train_rows",
-                                                                                &train_rows},
-                                     {"check_rows", &check_rows}}) {
+  for (const auto& [name, given] :
+       {std::pair<const char*, const torch::Tensor*>{"train_rows", &train_rows},
+        {"check_rows", &check_rows}}) {
     UNLEARN_CHECK(given->defined() && given->dim() == 1 && given->numel() > 0, kFn, ": ", name,
                   ": expected a non-empty 1-D tensor of row indices");
   }

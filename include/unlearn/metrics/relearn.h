@@ -33,7 +33,7 @@ struct RelearnResult {
   /// The first step after which the target was met (0: before any step); with run_all_steps
   /// this can be less than `steps`. Meaningful only when `reached`.
   int64_t steps_to_target = 0;
-  double accuracy = 0;   // Acc of the checked forget rows after the last step, percent
+  double accuracy = 0;  // Acc of the checked forget rows after the last step, percent
 };
 
 /// Fine-tunes a deep copy of `model` (the input is never mutated) with SGD on cross-entropy over

@@ -94,8 +94,13 @@ torch::Tensor head_bias(Model& m) {
 }
 
 DepthAuditOptions fast_options() {
-  return DepthAuditOptions().retain_steps(60).retain_batch(16).few_shot({10}).few_shot_steps(60)
-      .few_shot_lr(0.05).probe_iterations(50);
+  return DepthAuditOptions()
+      .retain_steps(60)
+      .retain_batch(16)
+      .few_shot({10})
+      .few_shot_steps(60)
+      .few_shot_lr(0.05)
+      .probe_iterations(50);
 }
 
 TEST(DepthAudit, ForgettingThatIsOnlyBatchNormStatisticsReboundsUnderRecalibration) {

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <deque>
 #include <map>
 #include <optional>
@@ -50,6 +51,15 @@ nlohmann::json run_eval_job(const EvalJob& job, const RunContext& context, Obser
   result["command"] = "eval";
   add_comparisons(result, evaluate_entries(requests, split, context, observer), split);
   add_relearn(job.relearn, result, "model", model, data, split, context);
+  if (job.audit) {
+    const auto audit_start = std::chrono::steady_clock::now();
+    for (const EntryRequest& r : requests) {
+      add_audits(true, result, r.role, *r.model, r.path, *r.data, split, context, observer, cached);
+    }
+    add_depth_gaps(result);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - audit_start;
+    result["time_s"] = {{"audit", took.count()}};
+  }
   result["data"] = data_entry(s.data, split);
   result["data"]["class_names"] = bundle.train.class_names;
   result["env"] = env_entry(context.threads(), context.seed(), context.device().str(),

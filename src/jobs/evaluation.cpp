@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "unlearn/core/sha256.h"
+#include "unlearn/metrics/depth_audit.h"
 #include "unlearn/metrics/divergence.h"
 #include "unlearn/metrics/relearn.h"
 #include "unlearn/report/result.h"
@@ -119,6 +120,34 @@ void add_relearn(bool enabled, nlohmann::json& result, const std::string& role, 
                                target, RelearnOptions().seed(context.seed()));
   result["models"][role]["relearn"] = {
       {"steps", r.steps}, {"reached", r.reached}, {"accuracy", r.accuracy}, {"target", target}};
+}
+
+double add_audits(bool enabled, nlohmann::json& result, const std::string& role, const Model& model,
+                  const std::string& path, const EvalData& data, const Split& split,
+                  const RunContext& context, Observer& observer, const CacheUse& cached) {
+  if (!enabled || split.train.forget.numel() == 0) return 0;
+  const auto& original =
+      result["models"].contains("original") ? result["models"]["original"] : result["models"][role];
+  const double target = 100.0 - original["metrics"].value("UA", 0.0);
+  // The audits' budgets are fixed (docs/metrics.md); the key names their version, so a change
+  // of budget must change it. The few-shot target is part of it.
+  const std::string key =
+      cached.cache ? split_cache_key(split, context) + "-depth-audits-v1-" + std::to_string(target)
+                   : "";
+  if (cached.cache) {
+    if (auto found = cached.cache->find_entry(path, cached.data_key, key)) {
+      observer.message("audit: reusing the cached depth audits of " + path);
+      result["models"][role]["audits"] = std::move(*found);
+      return 0;
+    }
+  }
+  observer.message("audit: depth audits of the " + role + " model");
+  const DepthAudit audit =
+      audit_depth(model, data, split, target, DepthAuditOptions().seed(context.seed()), &observer);
+  nlohmann::json entry = audit_entry(audit);
+  if (cached.cache) cached.cache->store_entry(path, cached.data_key, key, entry);
+  result["models"][role]["audits"] = std::move(entry);
+  return audit.seconds;
 }
 
 }  // namespace unlearn::internal

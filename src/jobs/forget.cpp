@@ -170,6 +170,21 @@ nlohmann::json run_forget(const ForgetJob& job, const Method& method, Model orig
   if (!is_writing_rank(context.group())) return nlohmann::json::object();
   nlohmann::json result = result_of(job, method, unlearned, models, in, bundle, context);
   result["time_s"] = {{"unlearn", unlearn_seconds}, {"evaluate", seconds_since(eval_start)}};
+  if (job.audit) {
+    const auto audit_start = std::chrono::steady_clock::now();
+    const OutputCache cache(context.output_cache_dir());
+    const CacheUse cached = context.group() ? CacheUse{} : open_cache(job.use_cache, bundle, cache);
+    add_audits(true, result, "original", in.original, job.model, in.data, in.split, context,
+               observer, cached);
+    add_audits(true, result, "unlearned", unlearned.model, job.outputs.out, in.data, in.split,
+               context, observer);
+    if (in.retrain) {
+      add_audits(true, result, "retrain", *in.retrain, job.retrain, in.own ? *in.own : in.data,
+                 in.split, context, observer, cached);
+    }
+    add_depth_gaps(result);
+    result["time_s"]["audit"] = seconds_since(audit_start);
+  }
 
   FinishedRun run;
   run.command = "forget";

@@ -144,6 +144,53 @@ void add_avg_gaps(nlohmann::json& result) {
   }
 }
 
+nlohmann::json audit_entry(const DepthAudit& audit) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, values] : audit.audits) {
+    nlohmann::json a = nlohmann::json::object();
+    for (const auto& [k, v] : values) put_finite(a, k, v);
+    out[name] = std::move(a);
+  }
+  if (!audit.skipped.empty()) out["skipped"] = audit.skipped;
+  out["time_s"] = audit.seconds;
+  return out;
+}
+
+namespace {
+
+/// The audit metrics of an `audits` entry, without its time and skipped notes.
+std::map<std::string, MetricMap> audit_maps(const nlohmann::json& audits) {
+  std::map<std::string, MetricMap> maps;
+  for (auto it = audits.begin(); it != audits.end(); ++it) {
+    if (!it.value().is_object() || it.key() == "skipped") continue;
+    for (auto jt = it.value().begin(); jt != it.value().end(); ++jt) {
+      if (jt.value().is_number()) maps[it.key()][jt.key()] = jt.value().get<double>();
+    }
+  }
+  return maps;
+}
+
+}  // namespace
+
+void add_depth_gaps(nlohmann::json& result) {
+  if (!result.contains("models") || !result["models"].contains("retrain") ||
+      !result["models"]["retrain"].contains("audits")) {
+    return;
+  }
+  const auto gold = audit_maps(result["models"]["retrain"]["audits"]);
+  for (auto it = result["models"].begin(); it != result["models"].end(); ++it) {
+    if (it.key() == "retrain" || !it.value().contains("audits")) continue;
+    if (const auto gap = depth_gap(audit_maps(it.value()["audits"]), gold)) {
+      it.value()["depth_gap"] = *gap;
+    }
+  }
+  for (const char* role : {"unlearned", "model"}) {
+    if (result["models"].contains(role) && result["models"][role].contains("depth_gap")) {
+      result["depth_gap"] = result["models"][role]["depth_gap"];
+    }
+  }
+}
+
 nlohmann::json goal_entry(const nlohmann::json& result) {
   nlohmann::json goals = nlohmann::json::object();
   if (!result.contains("models")) return goals;
@@ -292,6 +339,48 @@ std::string format_table(const std::vector<nlohmann::json>& results,
   std::vector<NamedEntry> named;
   for (const auto& r : rows) named.push_back({r.name, r.entry});
   out << group_tables(named);
+  out << format_audit_table(results, labels);
+  return out.str();
+}
+
+std::string format_audit_table(const std::vector<nlohmann::json>& results,
+                               const std::vector<std::string>& labels) {
+  const std::vector<TableRow> rows = table_rows(results, labels);
+  if (std::none_of(rows.begin(), rows.end(),
+                   [](const TableRow& r) { return r.entry.contains("audits"); })) {
+    return "";
+  }
+  // The forget side after an audit: FTA where the selection has a test part, else Acc(D_f).
+  const auto forget_side = [](const nlohmann::json& audits, const char* name) -> std::string {
+    if (!audits.contains(name)) return "-";
+    const auto& a = audits.at(name);
+    char buf[32];
+    if (a.contains("FTA")) {
+      std::snprintf(buf, sizeof buf, "%.2f", a.at("FTA").get<double>());
+    } else if (a.contains("UA")) {
+      std::snprintf(buf, sizeof buf, "%.2f", 100.0 - a.at("UA").get<double>());
+    } else {
+      return "-";
+    }
+    return buf;
+  };
+  std::ostringstream out;
+  char line[256];
+  out << "\ndepth audits: forget accuracy (FTA, or Acc(D_f) without a test part) after each\n";
+  std::snprintf(line, sizeof line, "%-22s %7s %9s %8s %8s %7s %10s %9s\n", "model", "recal",
+                "D_r-FT", "10-shot", "100-shot", "probe", "Depth-gap", "audit(s)");
+  out << line;
+  for (const auto& r : rows) {
+    const nlohmann::json audits =
+        r.entry.contains("audits") ? r.entry.at("audits") : nlohmann::json::object();
+    std::snprintf(
+        line, sizeof line, "%-22s %7s %9s %8s %8s %7s %10s %9s\n", r.name.c_str(),
+        forget_side(audits, "recalibration").c_str(), forget_side(audits, "retain_relearn").c_str(),
+        forget_side(audits, "few_shot_10").c_str(), forget_side(audits, "few_shot_100").c_str(),
+        forget_side(audits, "probe").c_str(), cell(r.entry, "depth_gap", "%.2f").c_str(),
+        cell(audits, "time_s", "%.1f").c_str());
+    out << line;
+  }
   return out.str();
 }
 

@@ -81,6 +81,20 @@ expect_exit 0 "eval --relearn" -- "$UNLEARN" eval --model psg.pt --data "$DATA" 
   --original orig.pt --relearn --json
 grep -q '"relearn"' out.txt && grep -q '"steps"' out.txt || fail "eval --relearn lacks relearn.steps"
 
+expect_exit 0 "forget --audit" -- "$UNLEARN" forget --model orig.pt --data "$DATA" \
+  --forget 'class == 0' --retrain re.pt --passes 2 --out audited.pt --report audited.json --audit
+for key in '"audits"' '"recalibration"' '"retain_relearn"' '"few_shot_10"' '"probe"' \
+  '"depth_gap"' '"audit"'; do
+  grep -q "$key" audited.json || fail "forget --audit: audited.json lacks $key"
+done
+grep -q '^depth audits' out.txt || fail "forget --audit did not print the audit table"
+grep -q '"depth_gap"' psg.json && fail "forget without --audit must not run the audits"
+expect_exit 0 "eval --audit" -- "$UNLEARN" eval --model audited.pt --data "$DATA" \
+  --forget 'class == 0' --original orig.pt --retrain re.pt --audit
+expect_stderr "eval --audit" "reusing the cached depth audits of orig.pt"
+grep -q '^model .*[0-9]' <(sed -n '/^depth audits/,$p' out.txt) ||
+  fail "eval --audit: the audit table lacks the model's row"
+
 expect_exit 0 "eval twice" -- "$UNLEARN" eval --model psg.pt --data "$DATA" --forget 'class == 0' \
   --original orig.pt
 expect_stderr "eval twice" "reusing cached outputs"

@@ -25,6 +25,9 @@ void register_eval(CLI::App& app) {
                 "evaluate every model afresh (no reuse of cached outputs)");
   sub->add_flag("--relearn", job->relearn,
                 "also count the fine-tuning steps on D_f that restore the original's accuracy");
+  sub->add_flag("--audit", job->audit,
+                "also run the depth audits (recalibration, relearning on D_r, few-shot "
+                "relearning, linear probe) of every model, and the depth gap to the retrain");
   add_common_options(sub, *common);
   sub->callback([=] {
     RunContext context = common->apply();

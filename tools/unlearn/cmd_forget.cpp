@@ -75,6 +75,9 @@ void register_forget(CLI::App& app, const std::string& method_name) {
                 "evaluate every model afresh (no reuse of cached outputs)");
   sub->add_flag("--relearn", job->relearn,
                 "also count the fine-tuning steps on D_f that restore the original's accuracy");
+  sub->add_flag("--audit", job->audit,
+                "also run the depth audits (recalibration, relearning on D_r, few-shot "
+                "relearning, linear probe) of every model, and the depth gap to the retrain");
   sub->add_option("--input-size", job->input_size,
                   "check that the model takes SxS inputs (the size is set by train --input-size)")
       ->check(positive());

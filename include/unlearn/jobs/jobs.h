@@ -84,6 +84,9 @@ struct ForgetJob {
   bool use_cache = true;
   /// Also measure relearn time (metrics/relearn.h) of the unlearned and retrained models.
   bool relearn = false;
+  /// Also run the depth audits (metrics/depth_audit.h) of the original, unlearned and retrained
+  /// models, and the depth gap; their time is reported as time_s.audit.
+  bool audit = false;
   /// When > 0, the input size the model must take (a check: the size is fixed by training).
   int64_t input_size = 0;
   /// Share of D_r (a seeded random subset) handed to the method; metrics still use all of it.
@@ -107,6 +110,8 @@ struct EvalJob {
   bool use_cache = true;
   /// Also measure the model's relearn time (target: the original's Acc(D_f), when given).
   bool relearn = false;
+  /// Also run the depth audits of every model given, and the depth gap (needs --retrain).
+  bool audit = false;
 };
 nlohmann::json run_eval_job(const EvalJob& job, const RunContext& context, Observer& observer);
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "unlearn/core/observer.h"
+#include "unlearn/metrics/depth_audit.h"
 #include "unlearn/metrics/evaluator.h"
 #include "unlearn/select/selection.h"
 
@@ -37,6 +38,14 @@ nlohmann::json trace_entry(const std::vector<TraceRecord>& trace);
 /// `retrain` entry is present.
 void add_avg_gaps(nlohmann::json& result);
 
+/// models.<role>.audits: {"<audit>": {"UA", "FTA"?, ...}, "skipped"?: {"<audit>": why},
+/// "time_s"} (metrics/depth_audit.h; docs/metrics.md, "Depth audits").
+nlohmann::json audit_entry(const DepthAudit& audit);
+
+/// Adds `depth_gap` to every model entry with audits (and at top level for `unlearned` or
+/// `model`) when the `retrain` entry has audits too.
+void add_depth_gaps(nlohmann::json& result);
+
 /// `goals`: how the result meets each of the two goals a user may have, for the `unlearned` (or,
 /// from `eval`, the `model`) entry:
 ///   {"match-retrain": {"judged_by": "avg_gap", "value": <avg_gap>},
@@ -63,11 +72,18 @@ std::vector<TableRow> table_rows(const std::vector<nlohmann::json>& results,
 
 /// A side-by-side table of one or more result files: original and retrain once, then each
 /// unlearned model under its method's name; columns UA, RA, TA, FTA, RTA, MIA_efficacy,
-/// Avg-gap and time. Missing values print as "-".
+/// Avg-gap and time, then the depth audits' table when any row has audits (format_audit_table).
+/// Missing values print as "-".
 /// When two results share a method name, their rows are told apart by `labels` (e.g. the file
 /// names, in the order of `results`), when given.
 std::string format_table(const std::vector<nlohmann::json>& results,
                          const std::vector<std::string>& labels = {});
+
+/// The depth audits of the same rows, when any has them: the forget side's accuracy after each
+/// audit (FTA, or Acc(D_f) = 100 − UA without a test part), the depth gap and the audits' time.
+/// Empty when no row has audits.
+std::string format_audit_table(const std::vector<nlohmann::json>& results,
+                               const std::vector<std::string>& labels = {});
 
 /// Reads a result JSON file; throws IoError / FormatError naming the file.
 nlohmann::json read_result(const std::string& path);

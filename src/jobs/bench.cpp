@@ -125,9 +125,10 @@ void add_forgetting_quality(nlohmann::json& aggregate, const BenchPlan& plan,
 BenchPlan read_bench_plan(const std::string& path) {
   const YAML::Node root = load_plan(path, "bench");
   check_keys(path, root, "bench file",
-             {"data", "model", "recipe", "seeds", "scenarios", "methods"});
+             {"data", "model", "recipe", "seeds", "scenarios", "methods", "audit"});
   BenchPlan plan;
   if (root["data"]) plan.data = scalar(path, root["data"], "data");
+  if (root["audit"]) plan.audit = boolean(path, root["audit"], "audit");
   plan.model.data = plan.data;
   if (root["model"]) read_model_section(path, root["model"], plan.model);
   if (root["recipe"]) read_recipe_section(path, root["recipe"], plan.model.recipe);
@@ -262,7 +263,7 @@ CellTally run_bench_cells(const BenchPlan& plan, const DataBundle& bundle, const
   work.job = [&](size_t i) {
     const Cell& c = cells[i];
     return cell_job(files.original(c.seed), plan.data, c.scenario->forget, c.method->method,
-                    c.method->options, files.retrain(c.scenario->name, c.seed));
+                    c.method->options, files.retrain(c.scenario->name, c.seed), plan.audit);
   };
   work.folder = [&](size_t i) {
     return files.cell(cells[i].scenario->name, cells[i].method->label, cells[i].seed);
@@ -272,9 +273,25 @@ CellTally run_bench_cells(const BenchPlan& plan, const DataBundle& bundle, const
   return run_cells(work, bundle, group, files.out, observer);
 }
 
-/// The original's and the retrain's rows of one scenario and seed, from the retrain's result.
-void add_reference_rows(nlohmann::json& aggregate, const std::string& scenario, uint64_t seed,
-                        const BenchFiles& files) {
+/// The original's and the retrain's depth audits in one scenario and seed, from the first
+/// finished cell that has them (every cell audits the same two cached models); null if none.
+nlohmann::json reference_audits(const BenchPlan& plan, const std::string& scenario, uint64_t seed,
+                                const BenchFiles& files) {
+  for (const auto& m : plan.methods) {
+    const auto result =
+        read_json_or_null((files.cell(scenario, m.label, seed) / "result.json").string());
+    if (!result.is_null() && result["models"]["original"].contains("audits") &&
+        result["models"]["retrain"].contains("audits")) {
+      return {{"original", result["models"]["original"]}, {"retrain", result["models"]["retrain"]}};
+    }
+  }
+  return nullptr;
+}
+
+/// The original's and the retrain's rows of one scenario and seed, from the retrain's result
+/// (and their depth audits from a cell's).
+void add_reference_rows(nlohmann::json& aggregate, const BenchPlan& plan,
+                        const std::string& scenario, uint64_t seed, const BenchFiles& files) {
   const auto gold = read_json_or_null(files.retrain_result(scenario, seed));
   if (gold.is_null()) return;
   // The original's gap to this retrain; the retrain's own gap is 0 by definition.
@@ -285,6 +302,11 @@ void add_reference_rows(nlohmann::json& aggregate, const std::string& scenario, 
   nlohmann::json original_values = row_values(pair, "original");
   nlohmann::json retrain_values = row_values(pair, "retrain");
   retrain_values["avg_gap"] = 0.0;
+  if (const auto audits = reference_audits(plan, scenario, seed, files); !audits.is_null()) {
+    add_audit_values(original_values, audits["original"]);
+    add_audit_values(retrain_values, audits["retrain"]);
+    retrain_values["depth_gap"] = 0.0;
+  }
   // Training time as measured when the retrain was trained (absent for a cache hit).
   const auto& summary = gold["method"].value("summary", nlohmann::json::object());
   if (summary.contains("train_time_s")) retrain_values["time_s"] = summary["train_time_s"];
@@ -320,8 +342,9 @@ nlohmann::json cell_row(const std::string& scenario, const BenchMethod& m, uint6
 
 /// results.csv: one row per cell and reference, metric columns in a fixed order then the rest.
 std::string results_csv(const nlohmann::json& aggregate) {
-  std::vector<std::string> columns = {"UA",           "RA",          "TA",      "FTA",   "RTA",
-                                      "MIA_efficacy", "MIA_entropy", "avg_gap", "time_s"};
+  std::vector<std::string> columns = {"UA",        "RA",           "TA",          "FTA",
+                                      "RTA",       "MIA_efficacy", "MIA_entropy", "avg_gap",
+                                      "depth_gap", "time_s"};
   std::set<std::string> extra;
   for (const auto* list : {&aggregate["cells"], &aggregate["references"]}) {
     for (const auto& c : *list) {
@@ -395,7 +418,9 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
   aggregate["cells"] = nlohmann::json::array();
   aggregate["references"] = nlohmann::json::array();
   for (const auto& scenario : plan.scenarios) {
-    for (uint64_t seed : plan.seeds) add_reference_rows(aggregate, scenario.name, seed, files);
+    for (uint64_t seed : plan.seeds) {
+      add_reference_rows(aggregate, plan, scenario.name, seed, files);
+    }
     for (const auto& m : plan.methods) {
       for (uint64_t seed : plan.seeds) {
         aggregate["cells"].push_back(cell_row(scenario.name, m, seed, files));
@@ -443,9 +468,20 @@ std::string format_stats(const Stats& s, int decimals) {
 }
 
 const std::vector<std::string>& table_metrics() {
-  static const std::vector<std::string> metrics = {"UA",  "RA",           "TA",      "FTA",
-                                                   "RTA", "MIA_efficacy", "avg_gap", "time_s"};
+  static const std::vector<std::string> metrics = {
+      "UA", "RA", "TA", "FTA", "RTA", "MIA_efficacy", "avg_gap", "depth_gap", "time_s"};
   return metrics;
+}
+
+/// The depth audits' columns, in the order of docs/metrics.md, and their headers.
+const std::vector<std::pair<std::string, std::string>>& audit_columns() {
+  static const std::vector<std::pair<std::string, std::string>> columns = {
+      {"recalibration", "recalibrated"},
+      {"retain_relearn", "after D_r fine-tuning"},
+      {"few_shot_10", "after 10-shot"},
+      {"few_shot_100", "after 100-shot"},
+      {"probe", "linear probe"}};
+  return columns;
 }
 
 /// One scenario's rows: each row's values per metric over the seeds, in first-seen order.
@@ -456,8 +492,8 @@ struct ScenarioRows {
 
   void add(const std::string& label, const nlohmann::json& v) {
     if (std::find(order.begin(), order.end(), label) == order.end()) order.push_back(label);
-    for (const auto& m : table_metrics()) {
-      if (v.contains(m) && v[m].is_number()) values[label][m].push_back(v[m].get<double>());
+    for (const auto& [m, x] : v.items()) {
+      if (x.is_number()) values[label][m].push_back(x.get<double>());
     }
   }
   double mean_of(const std::string& label, const std::string& m) const {
@@ -469,7 +505,7 @@ struct ScenarioRows {
   std::string cell(const std::string& label, const std::string& m) const {
     const auto row = values.find(label);
     if (row == values.end() || !row->second.count(m)) return "-";
-    return format_stats(stats_of(row->second.at(m)), m == "time_s" ? 1 : 2);
+    return format_stats(stats_of(row->second.at(m)), m.find("time_s") != std::string::npos ? 1 : 2);
   }
   bool has_test_part() const {
     for (const auto& [label, v] : values) {
@@ -520,6 +556,40 @@ void match_retrain_table(std::ostringstream& md, const ScenarioRows& rows) {
     md << " |";
     for (const auto& m : table_metrics()) md << " " << rows.cell(label, m) << " |";
     md << "\n";
+  }
+}
+
+/// The depth audits: the methods ranked by mean depth gap, with the forget side after each audit
+/// (FTA, or UA without a test part). Nothing when no row has audits.
+void depth_table(std::ostringstream& md, const ScenarioRows& rows) {
+  const auto has_gap = [&](const std::string& label) {
+    return !std::isnan(rows.mean_of(label, "depth_gap"));
+  };
+  if (std::none_of(rows.order.begin(), rows.order.end(), has_gap)) return;
+  std::vector<std::string> ordered, ranked;
+  for (const auto& label : rows.order) (label.front() == '(' ? ordered : ranked).push_back(label);
+  std::stable_sort(ranked.begin(), ranked.end(), [&](const std::string& a, const std::string& b) {
+    const double x = rows.mean_of(a, "depth_gap"), y = rows.mean_of(b, "depth_gap");
+    if (std::isnan(x) != std::isnan(y)) return std::isnan(y);
+    return !std::isnan(x) && x < y;
+  });
+  ordered.insert(ordered.end(), ranked.begin(), ranked.end());
+  const std::string metric = rows.has_test_part() ? "FTA" : "UA";
+  md << "\nDepth audits (docs/metrics.md): " << metric
+     << " after each audit; ranked by depth gap, the mean |difference| to the retrain over the "
+        "audits' UA and FTA (lower is better).\n\n| rank | method |";
+  for (const auto& [key, header] : audit_columns()) md << " " << metric << " " << header << " |";
+  md << " depth gap | audit time (s) |\n|---|---|";
+  for (size_t i = 0; i < audit_columns().size() + 2; ++i) md << "---|";
+  md << "\n";
+  int rank = 0;
+  for (const auto& label : ordered) {
+    const bool reference = label.front() == '(';
+    md << "| " << (reference ? "" : std::to_string(++rank)) << " | " << label << " |";
+    for (const auto& [key, header] : audit_columns())
+      md << " " << rows.cell(label, key + "." + metric) << " |";
+    md << " " << rows.cell(label, "depth_gap") << " | " << rows.cell(label, "audit_time_s")
+       << " |\n";
   }
 }
 
@@ -582,6 +652,7 @@ std::string bench_markdown(const nlohmann::json& aggregate) {
     const ScenarioRows rows = collect_rows(aggregate, scenario);
     md << "\n## " << scenario << "\n\n";
     match_retrain_table(md, rows);
+    depth_table(md, rows);
     suppress_line(md, rows);
     forgetting_quality_line(md, aggregate, scenario);
   }

@@ -50,11 +50,27 @@ nlohmann::json read_json_or_null(const std::string& path) {
   }
 }
 
+void add_audit_values(nlohmann::json& values, const nlohmann::json& entry) {
+  if (entry.contains("depth_gap")) values["depth_gap"] = entry["depth_gap"];
+  if (!entry.contains("audits")) return;
+  for (const auto& [audit, metrics] : entry["audits"].items()) {
+    if (audit == "time_s") {
+      values["audit_time_s"] = metrics;
+      continue;
+    }
+    if (audit == "skipped" || !metrics.is_object()) continue;
+    for (const std::string& m : depth_metrics()) {
+      if (metrics.contains(m)) values[audit + "." + m] = metrics[m];
+    }
+  }
+}
+
 nlohmann::json row_values(const nlohmann::json& result, const std::string& role) {
   nlohmann::json v = nlohmann::json::object();
   const auto& entry = result["models"][role];
   for (const auto& [k, x] : entry["metrics"].items()) v[k] = x;
   if (entry.contains("avg_gap")) v["avg_gap"] = entry["avg_gap"];
+  add_audit_values(v, entry);
   const nlohmann::json divergence = entry.value("output_divergence", nlohmann::json::object());
   for (const auto& [k, x] : divergence.items()) {
     if (x.is_number()) v[k] = x;
@@ -72,8 +88,9 @@ void ensure_original(TrainJob recipe, const DataBundle& bundle, const std::strin
 
 ForgetJob cell_job(const std::string& model, const std::string& data, const std::string& forget,
                    const std::string& method, const OptionValues& options,
-                   const std::string& retrain) {
+                   const std::string& retrain, bool audit) {
   ForgetJob job;
+  job.audit = audit;
   job.model = model;
   job.selection.data = data;
   job.selection.forget = forget;
@@ -87,7 +104,7 @@ void ensure_retrain(const std::string& original, const std::string& data, const 
                     const DataBundle& bundle, const std::string& path, const std::string& report,
                     const RunContext& context) {
   if (fs::exists(path)) return;
-  ForgetJob gold = cell_job(original, data, forget, "retrain", {}, "");
+  ForgetJob gold = cell_job(original, data, forget, "retrain", {}, "", false);
   gold.outputs.out = path;
   gold.outputs.report = report;
   gold.outputs.force = true;
@@ -104,11 +121,13 @@ bool is_current(const nlohmann::json& result, const Method& method, const std::s
          result.contains("data") && result["data"].value("forget", "") == forget;
 }
 
-/// Whether `dir` holds a result made with `job`'s method, options and selection.
+/// Whether `dir` holds a result made with `job`'s method, options and selection (and its depth
+/// audits, when the job asks for them: a cell run before audits existed is redone).
 bool is_done(const ForgetJob& job, const fs::path& dir) {
   const auto method = make_method(job.method, job.method_options);
-  return is_current(read_json_or_null((dir / "result.json").string()), *method,
-                    job.selection.forget);
+  const nlohmann::json result = read_json_or_null((dir / "result.json").string());
+  return is_current(result, *method, job.selection.forget) &&
+         (!job.audit || result["models"]["unlearned"].contains("audits"));
 }
 
 }  // namespace

@@ -40,8 +40,12 @@ class PlanFolder {
 /// A result JSON, or null when the file is absent or unreadable (then the cell is redone).
 nlohmann::json read_json_or_null(const std::string& path);
 
-/// The scalar metrics of `role` in a result, with avg_gap and the output divergences.
+/// The scalar metrics of `role` in a result, with avg_gap, the output divergences and, when the
+/// entry has depth audits, depth_gap, audit_time_s and `<audit>.UA` / `<audit>.FTA`.
 nlohmann::json row_values(const nlohmann::json& result, const std::string& role);
+
+/// The depth-audit part of row_values: `entry` is a models.<role> entry.
+void add_audit_values(nlohmann::json& values, const nlohmann::json& entry);
 
 /// Trains `recipe` (its `out` is set here) into `path` unless that file exists; logs to
 /// path + ".log".
@@ -50,10 +54,10 @@ void ensure_original(TrainJob recipe, const DataBundle& bundle, const std::strin
 
 /// The forget run of a cell: `method` with `options` on `model`, forgetting `forget` from the
 /// data source `data` (already loaded; the name is for the result), judged against `retrain`
-/// (may be empty). Its outputs are set by run_cell.
+/// (may be empty), with the depth audits when `audit`. Its outputs are set by run_cell.
 ForgetJob cell_job(const std::string& model, const std::string& data, const std::string& forget,
                    const std::string& method, const OptionValues& options,
-                   const std::string& retrain);
+                   const std::string& retrain, bool audit);
 
 /// Runs the retrain method on `original` for `forget` into `path` (with its result JSON at
 /// `report`) unless `path` exists; logs to path + ".log".

@@ -75,6 +75,14 @@ T number(const std::string& path, const YAML::Node& node, const std::string& wha
   }
 }
 
+/// A true/false value.
+inline bool boolean(const std::string& path, const YAML::Node& node, const std::string& what) {
+  const std::string text = scalar(path, node, what);
+  if (text == "true") return true;
+  if (text == "false") return false;
+  plan_error(path, node, what + ": expected true or false, got '" + text + "'");
+}
+
 inline void read_model_section(const std::string& path, const YAML::Node& node, TrainJob& job) {
   check_keys(path, node, "model", {"arch", "width", "input_size", "normalize"});
   if (node["arch"]) {

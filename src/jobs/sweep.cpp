@@ -88,8 +88,9 @@ SweepPlan read_sweep_plan(const std::string& path) {
   const YAML::Node root = load_plan(path, "sweep");
   check_keys(path, root, "sweep file",
              {"data", "model", "recipe", "seed", "forget", "validation", "method", "options",
-              "search", "trials", "space", "suppress_tolerance"});
+              "search", "trials", "space", "suppress_tolerance", "audit"});
   SweepPlan plan;
+  if (root["audit"]) plan.audit = boolean(path, root["audit"], "audit");
   if (root["data"]) plan.data = scalar(path, root["data"], "data");
   plan.model.data = plan.data;
   if (root["model"]) read_model_section(path, root["model"], plan.model);
@@ -323,8 +324,9 @@ std::string sweep_csv(const nlohmann::json& summary, const SweepPlan& plan) {
   std::ostringstream csv;
   csv << "trial,status";
   for (const auto& p : plan.space) csv << "," << p.flag;
-  const std::vector<std::string> columns = {
-      "UA", "RA", "TA", "FTA", "RTA", "MIA_efficacy", "MIA_entropy", "avg_gap", "time_s"};
+  const std::vector<std::string> columns = {"UA",        "RA",           "TA",          "FTA",
+                                            "RTA",       "MIA_efficacy", "MIA_entropy", "avg_gap",
+                                            "depth_gap", "time_s"};
   for (const auto& c : columns) csv << "," << c;
   csv << "\n";
   for (const auto& t : summary["trials"]) {
@@ -378,7 +380,7 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
   work.name = "sweep";
   work.count = trials.size();
   work.job = [&](size_t i) {
-    return cell_job(original, data_label, plan.forget, plan.method, trials[i], retrain);
+    return cell_job(original, data_label, plan.forget, plan.method, trials[i], retrain, plan.audit);
   };
   work.folder = [&](size_t i) { return out / "trials" / trial_name(i); };
   work.label = trial_name;
@@ -437,12 +439,15 @@ std::string sweep_markdown(const nlohmann::json& s) {
      << "% of the training rows, against an original and a retrain trained without it; the "
      << "test set is not read. Search: " << s.value("search", "") << ", " << s["trials"].size()
      << " settings.\n\n";
-  md << "| trial | options | UA | RA | FTA (val) | RTA (val) | MIA_efficacy | Avg-gap | time (s) "
-        "| Pareto |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  md << "| trial | options | UA | RA | FTA (val) | RTA (val) | MIA_efficacy | Avg-gap | depth gap "
+        "| time (s) | Pareto |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
   const auto& retrain = s["retrain"];
+  const bool audited = std::any_of(s["trials"].begin(), s["trials"].end(), [](const auto& t) {
+    return t.value("values", nlohmann::json::object()).contains("depth_gap");
+  });
   md << "| retrain | | " << num(retrain, "UA") << " | " << num(retrain, "RA") << " | "
      << num(retrain, "FTA") << " | " << num(retrain, "RTA") << " | " << num(retrain, "MIA_efficacy")
-     << " | 0 | | |\n";
+     << " | 0 | " << (audited ? "0" : "-") << " | | |\n";
   for (const auto& t : s["trials"]) {
     const nlohmann::json v = t.value("values", nlohmann::json::object());
     const std::string id = t["trial"];
@@ -450,8 +455,8 @@ std::string sweep_markdown(const nlohmann::json& s) {
     const bool on_front = std::find(front.begin(), front.end(), id) != front.end();
     md << "| " << id << " | `" << flags(t["options"]) << "` | " << num(v, "UA") << " | "
        << num(v, "RA") << " | " << num(v, "FTA") << " | " << num(v, "RTA") << " | "
-       << num(v, "MIA_efficacy") << " | " << num(v, "avg_gap") << " | " << num(v, "time_s") << " | "
-       << (on_front ? "yes" : "") << " |\n";
+       << num(v, "MIA_efficacy") << " | " << num(v, "avg_gap") << " | " << num(v, "depth_gap")
+       << " | " << num(v, "time_s") << " | " << (on_front ? "yes" : "") << " |\n";
   }
   for (const char* goal : {"match-retrain", "suppress"}) {
     const auto& c = s["chosen"][goal];

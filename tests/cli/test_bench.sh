@@ -33,6 +33,12 @@ grep -q '^class0,retrain,0,ok,' run/results.csv || fail "retrain cell missing"
 grep -q '"forgetting_quality"' run/results.json && grep -q '"n": 3' run/results.json ||
   fail "results.json lacks forgetting quality with N = 3"
 grep -q 'Forgetting quality' run/results.md || fail "results.md lacks forgetting quality"
+# Depth audits are on by default: every cell, and the original's and retrain's reference rows.
+grep -q 'Depth audits' run/results.md || fail "results.md lacks the depth-audit table"
+grep -q '| (retrain) | [-0-9.]' <(sed -n '/Depth audits/,/Goal suppress/p' run/results.md) ||
+  fail "the depth-audit table lacks the retrain's audits"
+head -1 run/results.csv | grep -q 'depth_gap' || fail "results.csv lacks depth_gap"
+grep -q '"probe.UA"' run/results.json || fail "results.json lacks the probe's UA"
 
 # Resuming: nothing to do; then one removed cell is the only one run again.
 expect_exit 0 "bench resume" -- "$UNLEARN" bench plan.yaml --out run
@@ -61,4 +67,8 @@ expect_stderr "bad selection" "bad3.yaml:6"
 printf 'seeds: [0]\nmethods: [psg]\nscenarios: [{name: a, forget: "class == 0"}]\nepochs: 3\n' >bad4.yaml
 expect_exit 2 "unknown key" -- "$UNLEARN" bench bad4.yaml --out bad4
 expect_stderr "unknown key" "bad4.yaml:4"
+printf 'audit: maybe\nmethods: [psg]\nscenarios: [{name: a, forget: "class == 0"}]\n' >bad5.yaml
+expect_exit 2 "audit not a boolean" -- "$UNLEARN" bench bad5.yaml --out bad5
+expect_stderr "audit not a boolean" "bad5.yaml:1"
+expect_stderr "audit not a boolean" "expected true or false"
 finish

@@ -24,6 +24,9 @@ grep -q 'Chosen for suppress: t00' out.txt || fail "no setting chosen for suppre
 grep -q '"pareto_front"' sw/sweep.json || fail "sweep.json lacks the Pareto front"
 # The validation split stands in for the test set in every trial's result.
 grep -q 'validation split' sw/trials/t000/result.json || fail "trials must run on the validation split"
+# Depth audits are on by default in every trial.
+grep -q '"depth_gap"' sw/trials/t000/result.json || fail "a trial lacks its depth audits"
+head -1 sw/sweep.csv | grep -q 'depth_gap' || fail "sweep.csv lacks depth_gap"
 expect_exit 0 "sweep resume" -- "$UNLEARN" sweep sweep.yaml --out sw
 grep -q '0 trials run now' out.txt || fail "a finished sweep should run no trial again"
 expect_exit 0 "sweep --compose" -- "$UNLEARN" sweep sweep.yaml --out sw --compose

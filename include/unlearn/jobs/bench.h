@@ -37,6 +37,8 @@ struct BenchPlan {
   std::vector<uint64_t> seeds{0};
   std::vector<BenchScenario> scenarios;
   std::vector<BenchMethod> methods;
+  /// Run the depth audits in every cell (`audit: false` in the plan turns them off).
+  bool audit = true;
 };
 
 /// Reads and checks a bench file before any work: unknown keys, methods and options, bad

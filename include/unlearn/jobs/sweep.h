@@ -40,6 +40,8 @@ struct SweepPlan {
   /// suppress: a setting qualifies when its validation forget accuracy is at most the retrain's
   /// plus this many points.
   double suppress_tolerance = 1.0;
+  /// Run the depth audits in every trial (`audit: false` turns them off).
+  bool audit = true;
 };
 
 /// Reads and checks a sweep file; problems are UsageErrors "FILE:LINE: ..." naming the key.

@@ -4,6 +4,7 @@
 #include "unlearn/methods/bad_teacher.h"
 #include "unlearn/methods/boundary_expanding.h"
 #include "unlearn/methods/cf_k.h"
+#include "unlearn/methods/delete.h"
 #include "unlearn/methods/eu_k.h"
 #include "unlearn/methods/finetune.h"
 #include "unlearn/methods/gradient_ascent.h"
@@ -124,6 +125,9 @@ const std::vector<MethodEntry>& method_registry() {
           "random-label",
           "fine-tune on D_f with random wrong labels beside D_r (Golatkar et al. 2020)"),
       entry<L1Sparse>("l1-sparse", "fine-tune on D_r with a decaying l1 penalty (Jia et al. 2023)"),
+      entry<Delete>("delete",
+                    "distil the original on D_f with the true class masked out; no retain set "
+                    "(Zhou et al. 2025)"),
       entry<Salun>("salun",
                    "random labels on the most forget-salient weights only (Fan et al. 2024)"),
   };

@@ -16,6 +16,7 @@ OptionTable GradientAscent::option_table(Options& o) {
   OptionTable table;
   table.add("epochs", "passes over the forget set (fractions allowed)", o.epochs());
   add_update_options(table, o.update());
+  add_bn_mode_option(table, o.update());
   table.add("method-seed", "seed of the batch order, mixed with --seed", o.seed());
   return table;
 }

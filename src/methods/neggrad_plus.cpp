@@ -18,6 +18,7 @@ OptionTable NegGradPlus::option_table(Options& o) {
   table.add("alpha", "weight of the retain loss; 1 - alpha weighs the forget ascent", o.alpha())
       .add("epochs", "passes over the forget set (fractions allowed)", o.epochs());
   add_update_options(table, o.update());
+  add_bn_mode_option(table, o.update());
   table.add("method-seed", "seed of the batch order, mixed with --seed", o.seed());
   return table;
 }
@@ -31,6 +32,7 @@ MethodResult NegGradPlus::run(const Model& original, const UnlearnData& data,
   const torch::Device device = context.device();
 
   Model model = working_copy(original, context);
+  apply_bn_mode(model, o.update().bn_mode());
   const auto params = model.parameters();
   auto optimizer = make_optimizer(o.update(), params);
   const uint64_t seed = method_seed(o.seed(), context);
@@ -62,6 +64,7 @@ MethodResult NegGradPlus::run(const Model& original, const UnlearnData& data,
       },
       observer);
 
+  settle_bn_mode(model, o.update().bn_mode(), data, seed);
   finish_model(model);
   MethodResult result{std::move(model), std::move(trace), {}};
   result.summary = {{"steps", loop.steps}};

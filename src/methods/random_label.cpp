@@ -46,6 +46,7 @@ std::vector<TraceRecord> run_random_label_updates(Model& model, const UnlearnDat
   UpdateLoop loop(context, phase, steps_for_epochs(data.forget.numel(), batch, o.epochs(), shard));
   loop.after_backward = after_backward;
   model.train(true);
+  apply_bn_mode(model, o.update().bn_mode());
   return run_update_loop(
       loop, model.parameters(), optimizer,
       [&](int64_t) {
@@ -78,6 +79,7 @@ OptionTable RandomLabel::option_table(Options& o) {
            o.retain_weight())
       .add("epochs", "passes over the forget set (fractions allowed)", o.epochs());
   add_update_options(table, o.update());
+  add_bn_mode_option(table, o.update());
   table.add("method-seed", "seed of the batch order and the random labels, mixed with --seed",
             o.seed());
   return table;
@@ -91,6 +93,7 @@ MethodResult RandomLabel::run(const Model& original, const UnlearnData& data,
   auto optimizer = make_optimizer(options_.update(), params);
   auto trace =
       run_random_label_updates(model, data, options_, *optimizer, {}, name(), context, observer);
+  settle_bn_mode(model, options_.update().bn_mode(), data, method_seed(options_.seed(), context));
   finish_model(model);
   const auto steps = static_cast<int64_t>(trace.size());
   MethodResult result{std::move(model), std::move(trace), {}};

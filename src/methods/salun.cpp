@@ -104,6 +104,7 @@ MethodResult Salun::run(const Model& original, const UnlearnData& data, const Ru
   auto trace = run_random_label_updates(model, data, o.relabel(), *optimizer, mask_gradients,
                                         name(), context, observer);
 
+  settle_bn_mode(model, u.bn_mode(), data, method_seed(o.relabel().seed(), context));
   finish_model(model);
   const auto steps = static_cast<int64_t>(trace.size());
   MethodResult result{std::move(model), std::move(trace), {}};

@@ -35,6 +35,7 @@ OptionTable Scrub::option_table(Options& o) {
       .add("gamma", "weight of the cross-entropy in the min step", o.gamma())
       .add("temperature", "distillation temperature T", o.temperature());
   add_update_options(table, o.update());
+  add_bn_mode_option(table, o.update());
   table.add("method-seed", "seed of the batch order", o.method_seed());
   return table;
 }
@@ -83,6 +84,7 @@ MethodResult Scrub::run(const Model& original, const UnlearnData& data, const Ru
 
   UpdateLoop loop(context, "scrub", static_cast<int64_t>(plan.size()));
   student.train(true);
+  apply_bn_mode(student, o.update().bn_mode());
   auto step = [&](int64_t t) {
     const Planned& p = plan[static_cast<size_t>(t)];
     auto batch = fetch_batch(data, p.maximise ? forget.next() : retain.next(), device);
@@ -108,6 +110,7 @@ MethodResult Scrub::run(const Model& original, const UnlearnData& data, const Ru
   };
   MethodResult result{original, {}, {}};
   result.trace = run_update_loop(loop, params, *optimizer, step, observer);
+  settle_bn_mode(student, o.update().bn_mode(), data, seed);
   finish_model(student);
 
   int64_t max_count = 0;

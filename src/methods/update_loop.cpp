@@ -7,6 +7,7 @@
 
 #include "unlearn/core/error.h"
 #include "unlearn/train/batches.h"
+#include "unlearn/train/batchnorm.h"
 
 namespace unlearn {
 
@@ -23,6 +24,19 @@ void add_update_options(OptionTable& table, UpdateOptions& o) {
       .add("momentum", "SGD momentum", o.momentum())
       .add("weight-decay", "weight decay", o.weight_decay())
       .add("batch", "batch size", o.batch());
+}
+
+void add_bn_mode_option(OptionTable& table, UpdateOptions& o) {
+  table.add("bn-mode", "batch-norm statistics during and after the update", o.bn_mode());
+}
+
+void apply_bn_mode(Model& model, BnMode mode) {
+  if (mode == BnMode::frozen) model.set_batchnorm_training(false);
+}
+
+void settle_bn_mode(Model& model, BnMode mode, const UnlearnData& data, uint64_t seed) {
+  if (mode != BnMode::recalibrate || data.retain.numel() == 0) return;
+  recalibrate_batchnorm(model, data.inputs, data.retain, 2048, 256, seed);
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(OptimizerKind kind,
@@ -181,6 +195,7 @@ MethodResult run_passes_over_rows(const Model& original, const UnlearnData& data
                                   Observer& observer, const RowsLoss& loss) {
   const torch::Device device = context.device();
   Model model = working_copy(original, context);
+  apply_bn_mode(model, update.bn_mode());
   const auto params = model.parameters();
   auto optimizer = make_optimizer(update, params);
   const Shard shard = shard_of(context.group());
@@ -192,6 +207,7 @@ MethodResult run_passes_over_rows(const Model& original, const UnlearnData& data
         return loss(model, fetch_batch(data, stream.next(), device), t, loop.steps);
       },
       observer);
+  settle_bn_mode(model, update.bn_mode(), data, seed);
   finish_model(model);
   MethodResult result{std::move(model), std::move(trace), {}};
   result.summary = {{"steps", loop.steps}};

@@ -41,6 +41,7 @@ class AuditRun {
       : data_(data), split_(split), o_(options) {
     const torch::Tensor forget = split.train.forget.to(torch::kCPU, torch::kLong);
     forget_order_ = shuffled(forget, o_.seed());
+    retain_order_ = shuffled(split.train.retain.to(torch::kCPU, torch::kLong), o_.seed() + 2);
     measured_ = forget_order_.slice(0, 0, std::min(o_.eval_rows(), forget_order_.numel()));
   }
 
@@ -87,14 +88,19 @@ class AuditRun {
     return m;
   }
 
-  /// Fine-tunes on the first k forget rows of the seeded order and measures the others.
+  /// Fine-tunes on the first k forget rows of the seeded order, each beside one of k seeded
+  /// retain rows, and measures the other forget rows. The retain rows keep the batches from
+  /// holding one class only: on those, any model (a retrain too) learns to name that class for
+  /// every input, and the accuracy after the budget says nothing about depth.
   MetricMap few_shot(const Model& model, int64_t k, double target) const {
     const torch::Tensor taught = forget_order_.slice(0, 0, k);
     const torch::Tensor others = forget_order_.slice(0, k, k + o_.eval_rows());
-    Relearned r = relearn(model, data_.train_inputs, data_.train_labels, taught, others, target,
+    const torch::Tensor company = retain_order_.slice(0, 0, std::min(k, retain_order_.numel()));
+    Relearned r = relearn(model, data_.train_inputs, data_.train_labels,
+                          torch::cat({taught, company}), others, target,
                           RelearnOptions()
                               .lr(o_.few_shot_lr())
-                              .batch(std::min<int64_t>(k, 32))
+                              .batch(std::min<int64_t>(2 * k, 32))
                               .max_steps(o_.few_shot_steps())
                               .eval_rows(512)
                               .run_all_steps(true)
@@ -147,6 +153,7 @@ class AuditRun {
   const Split& split_;
   const DepthAuditOptions& o_;
   torch::Tensor forget_order_;  // D_f in a seeded order
+  torch::Tensor retain_order_;  // D_r in a seeded order (the few-shot audit's company)
   torch::Tensor measured_;      // its first eval_rows: where UA is measured
 };
 
@@ -172,21 +179,27 @@ DepthAudit audit_depth(const Model& model, const EvalData& data, const Split& sp
   const auto start = std::chrono::steady_clock::now();
   DepthAudit out;
   const AuditRun run(data, split, options);
-  const auto step = [&](const std::string& name) {
-    if (observer) observer->message("audit: " + name);
+  // One audit that diverges (a relearning run whose loss stops being finite) is reported as
+  // skipped with its reason; the others still run.
+  const auto run_audit = [&](const std::string& name, const std::string& what, const auto& audit) {
+    if (observer) observer->message("audit: " + what);
+    try {
+      out.audits[name] = audit();
+    } catch (const Error& e) {
+      out.skipped[name] = e.what();
+    }
   };
   const int64_t n_retain = split.train.retain.numel();
   if (n_retain == 0) {
     out.skipped["recalibration"] = "no retain rows";
     out.skipped["retain_relearn"] = "no retain rows";
   } else {
-    step("recalibration");
-    out.audits["recalibration"] = run.recalibration(model);
+    run_audit("recalibration", "recalibration", [&] { return run.recalibration(model); });
     if (n_retain < options.retain_batch()) {
       out.skipped["retain_relearn"] = "fewer retain rows than one batch";
     } else {
-      step("relearning attack on D_r");
-      out.audits["retain_relearn"] = run.retain_relearn(model);
+      run_audit("retain_relearn", "relearning attack on D_r",
+                [&] { return run.retain_relearn(model); });
     }
   }
   for (const int64_t k : options.few_shot()) {
@@ -195,14 +208,13 @@ DepthAudit audit_depth(const Model& model, const EvalData& data, const Split& sp
       out.skipped[name] = detail::concat("no more than ", k, " forget rows");
       continue;
     }
-    step("relearning on " + std::to_string(k) + " forget samples");
-    out.audits[name] = run.few_shot(model, k, original_forget_accuracy);
+    run_audit(name, "relearning on " + std::to_string(k) + " forget samples",
+              [&] { return run.few_shot(model, k, original_forget_accuracy); });
   }
   if (data.test_labels.size(0) < 2) {
     out.skipped["probe"] = "no test data to fit the probe on";
   } else {
-    step("linear probe");
-    out.audits["probe"] = run.probe(model);
+    run_audit("probe", "linear probe", [&] { return run.probe(model); });
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;

@@ -17,10 +17,7 @@ namespace unlearn {
 struct DeleteOptions {
   TORCH_ARG(UpdateOptions, update) = UpdateOptions().lr(1e-3).weight_decay(0);
   TORCH_ARG(double, epochs) = 5;  // passes over D_f; fractions allowed
-  /// Batch norm while updating: `train` (the authors' default) uses the forget batch's
-  /// statistics, `frozen` keeps the original's running statistics.
-  TORCH_ARG(bool, freeze_bn) = false;
-  TORCH_ARG(int64_t, seed) = 0;  // --method-seed
+  TORCH_ARG(int64_t, seed) = 0;   // --method-seed
 
  public:
   /// Throws UsageError naming the first bad option.

@@ -22,8 +22,6 @@ enum class BoundaryReference { original, current };
 enum class LabelMode { hard, soft, raw_logits };
 /// The retain term's target.
 enum class RetainTarget { labels, distill, raw_logits };
-/// Batch-norm statistics during and after the update.
-enum class BnMode { train, frozen, recalibrate };
 
 template <>
 struct ChoiceTable<LambdaSchedule> {
@@ -56,11 +54,6 @@ struct ChoiceTable<PsgPreset> {
   static constexpr Choice<PsgPreset> kAll[] = {{PsgPreset::authors, "authors"},
                                                {PsgPreset::authors_exact, "authors-exact"},
                                                {PsgPreset::thorough, "thorough"}};
-};
-template <>
-struct ChoiceTable<BnMode> {
-  static constexpr Choice<BnMode> kAll[] = {
-      {BnMode::train, "train"}, {BnMode::frozen, "frozen"}, {BnMode::recalibrate, "recalibrate"}};
 };
 
 /// Every PSG option, with our defaults (chosen from measured runs, docs/results.md).

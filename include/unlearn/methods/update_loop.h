@@ -31,6 +31,17 @@ struct ChoiceTable<OptimizerKind> {
                                                    {OptimizerKind::adam, "adam"}};
 };
 
+/// Batch-norm statistics during and after an update (PSG's --bn-mode, and the baselines that
+/// update on forget-only batches): `train` uses each batch's statistics and updates the running
+/// ones, `frozen` keeps the original's, `recalibrate` trains as `train` and then recomputes them
+/// on retain rows.
+enum class BnMode { train, frozen, recalibrate };
+template <>
+struct ChoiceTable<BnMode> {
+  static constexpr Choice<BnMode> kAll[] = {
+      {BnMode::train, "train"}, {BnMode::frozen, "frozen"}, {BnMode::recalibrate, "recalibrate"}};
+};
+
 /// Optimiser settings shared by the fine-tuning family of baselines.
 /// Example: UpdateOptions().optimizer(OptimizerKind::adam).lr(1e-4)
 struct UpdateOptions {
@@ -39,6 +50,8 @@ struct UpdateOptions {
   TORCH_ARG(double, momentum) = 0.9;  // SGD only
   TORCH_ARG(double, weight_decay) = 5e-4;
   TORCH_ARG(int64_t, batch) = 64;
+  /// Honoured by the methods that register --bn-mode (add_bn_mode_option); train for the rest.
+  TORCH_ARG(BnMode, bn_mode) = BnMode::train;
 
  public:
   /// Throws UsageError naming the first bad option.
@@ -47,6 +60,18 @@ struct UpdateOptions {
 
 /// Registers --optimizer, --lr, --momentum, --weight-decay and --batch on `table`.
 void add_update_options(OptionTable& table, UpdateOptions& options);
+
+/// Registers --bn-mode on `table`, for a method whose updates see forget-only batches, where
+/// training-mode batch norm takes one class's statistics (issue 21: a setting, not the method).
+void add_bn_mode_option(OptionTable& table, UpdateOptions& options);
+
+/// Puts batch norm in the state `mode` asks for while updating (frozen: running statistics);
+/// call it after every train(true).
+void apply_bn_mode(Model& model, BnMode mode);
+
+/// After the updates: with `recalibrate`, recomputes the batch-norm statistics on up to 2048
+/// seeded retain rows (nothing when there are none); otherwise nothing.
+void settle_bn_mode(Model& model, BnMode mode, const UnlearnData& data, uint64_t seed);
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(OptimizerKind kind,
                                                         const std::vector<torch::Tensor>& params,

@@ -30,8 +30,9 @@ struct DepthAuditOptions {
   TORCH_ARG(int64_t, retain_steps) = 250;
   TORCH_ARG(double, retain_lr) = 0.01;
   TORCH_ARG(int64_t, retain_batch) = 64;
-  /// Few-shot relearning: for each k, SGD steps on k forget samples (batch norm frozen, as in
-  /// relearn_steps) then the accuracy on the other forget samples and on the forget test rows.
+  /// Few-shot relearning: for each k, SGD steps on k forget samples beside k retain samples
+  /// (batch norm frozen, as in relearn_steps), then the accuracy on the other forget samples and
+  /// on the forget test rows.
   TORCH_ARG(std::vector<int64_t>, few_shot) = std::vector<int64_t>{10, 100};
   TORCH_ARG(int64_t, few_shot_steps) = 100;
   TORCH_ARG(double, few_shot_lr) = 0.01;
@@ -48,7 +49,8 @@ struct DepthAuditOptions {
 /// forget training rows) and FTA (accuracy on the forget test rows; absent when the selection has
 /// no test part), percent; the few-shot audits add steps_to_original (only when reached within
 /// the budget) and reached (0 or 1). An audit that cannot run on this split (no retain rows, no
-/// more than k forget rows, no test data for the probe) is absent and named in `skipped`.
+/// more than k forget rows, no test data for the probe), or that fails on the way (a relearning
+/// run whose loss stops being finite), is absent and named in `skipped` with the reason.
 struct DepthAudit {
   std::map<std::string, MetricMap> audits;
   std::map<std::string, std::string> skipped;  // audit -> why

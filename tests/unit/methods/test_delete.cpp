@@ -67,9 +67,10 @@ TEST(Delete, RegisteredWithItsDefaultsAndCheckedOptions) {
   const auto method = make_method("delete");
   EXPECT_EQ(method->options_json()["lr"], 1e-3);
   EXPECT_EQ(method->options_json()["epochs"], 5);
-  EXPECT_EQ(method->options_json()["freeze-bn"], false);
-  const std::string msg =
-      test::message_of<UsageError>([] { make_method("delete", {{"epochs", "0"}}); });
+  EXPECT_EQ(method->options_json()["bn-mode"], "train");
+  const std::string msg = test::message_of<UsageError>([] {
+    make_method("delete", {{"epochs", "0"}});
+  });
   EXPECT_NE(msg.find("--epochs"), std::string::npos);
   auto p = make_problem(5);
   p.udata.forget = torch::empty({0}, torch::kInt64);

@@ -99,7 +99,7 @@ DepthAuditOptions fast_options() {
       .retain_batch(16)
       .few_shot({10})
       .few_shot_steps(60)
-      .few_shot_lr(0.05)
+      .few_shot_lr(0.02)
       .probe_iterations(50);
 }
 
@@ -187,6 +187,12 @@ TEST(DepthAudit, AuditsThatCannotRunAreSkippedWithAReason) {
   EXPECT_EQ(no_test.audits.at("recalibration").count("FTA"), 0u);
   EXPECT_EQ(no_test.audits.at("probe").count("FTA"), 0u);
   EXPECT_TRUE(depth_gap(no_test.audits, no_test.audits).has_value());
+  // An audit whose training diverges is skipped with the reason; the others still run.
+  const DepthAudit wild = audit_depth(s.original, s.data, s.split, 100.0,
+                                      fast_options().retain_lr(1e6).retain_steps(20));
+  EXPECT_EQ(wild.audits.count("retain_relearn"), 0u);
+  EXPECT_NE(wild.skipped.at("retain_relearn").find("loss became"), std::string::npos);
+  EXPECT_EQ(wild.audits.count("probe"), 1u);
   test::expect_invalid(
       [&] { audit_depth(s.original, s.data, s.split, 100.0, DepthAuditOptions().retain_lr(0)); },
       "learning rates");

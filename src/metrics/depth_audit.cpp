@@ -104,6 +104,7 @@ class AuditRun {
                               .max_steps(o_.few_shot_steps())
                               .eval_rows(512)
                               .run_all_steps(true)
+                              .train_batchnorm(true)
                               .seed(o_.seed()));
     MetricMap m = forget_side(r.model, others);
     m["reached"] = r.result.reached ? 1.0 : 0.0;

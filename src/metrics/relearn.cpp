@@ -80,7 +80,9 @@ Relearned relearn(const Model& model, const torch::Tensor& inputs01, const torch
     const auto x = inputs01.index_select(0, idx).to(device);
     const auto y = labels.index_select(0, idx).to(device);
     copy.module().zero_grad(/*set_to_none=*/true);
+    if (options.train_batchnorm()) copy.train(true);
     auto loss = torch::nn::functional::cross_entropy(copy.logits(x), y);
+    copy.train(false);
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value)) {
       throw Error(detail::concat(kFn, ": loss became ", loss_value, " at step ", step,

@@ -31,8 +31,8 @@ struct DepthAuditOptions {
   TORCH_ARG(double, retain_lr) = 0.01;
   TORCH_ARG(int64_t, retain_batch) = 64;
   /// Few-shot relearning: for each k, SGD steps on k forget samples beside k retain samples
-  /// (batch norm frozen, as in relearn_steps), then the accuracy on the other forget samples and
-  /// on the forget test rows.
+  /// (batch norm in training mode on these mixed batches), then the accuracy on the other forget
+  /// samples and on the forget test rows.
   TORCH_ARG(std::vector<int64_t>, few_shot) = std::vector<int64_t>{10, 100};
   TORCH_ARG(int64_t, few_shot_steps) = 100;
   TORCH_ARG(double, few_shot_lr) = 0.01;

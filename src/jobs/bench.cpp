@@ -532,16 +532,23 @@ ScenarioRows collect_rows(const nlohmann::json& aggregate, const std::string& sc
   return rows;
 }
 
-/// The references first, then the methods ranked by mean Avg-gap (rows without one last).
-void match_retrain_table(std::ostringstream& md, const ScenarioRows& rows) {
+/// The references ("(original)", "(retrain)") first, then the methods by their mean `metric`,
+/// lowest first (rows without one last).
+std::vector<std::string> ranked_rows(const ScenarioRows& rows, const std::string& metric) {
   std::vector<std::string> ordered, ranked;
   for (const auto& label : rows.order) (label.front() == '(' ? ordered : ranked).push_back(label);
   std::stable_sort(ranked.begin(), ranked.end(), [&](const std::string& a, const std::string& b) {
-    const double x = rows.mean_of(a, "avg_gap"), y = rows.mean_of(b, "avg_gap");
+    const double x = rows.mean_of(a, metric), y = rows.mean_of(b, metric);
     if (std::isnan(x) != std::isnan(y)) return std::isnan(y);
     return !std::isnan(x) && x < y;
   });
   ordered.insert(ordered.end(), ranked.begin(), ranked.end());
+  return ordered;
+}
+
+/// The references first, then the methods ranked by mean Avg-gap (rows without one last).
+void match_retrain_table(std::ostringstream& md, const ScenarioRows& rows) {
+  const std::vector<std::string> ordered = ranked_rows(rows, "avg_gap");
   md << "Goal match-retrain: ranked by Avg-gap to the retrained model (lower is better).\n\n";
   md << "| rank | method |";
   for (const auto& m : table_metrics()) md << " " << (m == "time_s" ? "time (s)" : m) << " |";
@@ -566,14 +573,7 @@ void depth_table(std::ostringstream& md, const ScenarioRows& rows) {
     return !std::isnan(rows.mean_of(label, "depth_gap"));
   };
   if (std::none_of(rows.order.begin(), rows.order.end(), has_gap)) return;
-  std::vector<std::string> ordered, ranked;
-  for (const auto& label : rows.order) (label.front() == '(' ? ordered : ranked).push_back(label);
-  std::stable_sort(ranked.begin(), ranked.end(), [&](const std::string& a, const std::string& b) {
-    const double x = rows.mean_of(a, "depth_gap"), y = rows.mean_of(b, "depth_gap");
-    if (std::isnan(x) != std::isnan(y)) return std::isnan(y);
-    return !std::isnan(x) && x < y;
-  });
-  ordered.insert(ordered.end(), ranked.begin(), ranked.end());
+  const std::vector<std::string> ordered = ranked_rows(rows, "depth_gap");
   const std::string metric = rows.has_test_part() ? "FTA" : "UA";
   md << "\nDepth audits (docs/metrics.md): " << metric
      << " after each audit; ranked by depth gap, the mean |difference| to the retrain over the "

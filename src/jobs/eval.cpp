@@ -54,7 +54,7 @@ nlohmann::json run_eval_job(const EvalJob& job, const RunContext& context, Obser
   if (job.audit) {
     const auto audit_start = std::chrono::steady_clock::now();
     for (const EntryRequest& r : requests) {
-      add_audits(true, result, r.role, *r.model, r.path, *r.data, split, context, observer, cached);
+      add_audits(result, r.role, *r.model, r.path, *r.data, split, context, observer, cached);
     }
     add_depth_gaps(result);
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - audit_start;

@@ -122,10 +122,10 @@ void add_relearn(bool enabled, nlohmann::json& result, const std::string& role, 
       {"steps", r.steps}, {"reached", r.reached}, {"accuracy", r.accuracy}, {"target", target}};
 }
 
-double add_audits(bool enabled, nlohmann::json& result, const std::string& role, const Model& model,
-                  const std::string& path, const EvalData& data, const Split& split,
-                  const RunContext& context, Observer& observer, const CacheUse& cached) {
-  if (!enabled || split.train.forget.numel() == 0) return 0;
+void add_audits(nlohmann::json& result, const std::string& role, const Model& model,
+                const std::string& path, const EvalData& data, const Split& split,
+                const RunContext& context, Observer& observer, const CacheUse& cached) {
+  if (split.train.forget.numel() == 0) return;
   const auto& original =
       result["models"].contains("original") ? result["models"]["original"] : result["models"][role];
   const double target = 100.0 - original["metrics"].value("UA", 0.0);
@@ -138,7 +138,7 @@ double add_audits(bool enabled, nlohmann::json& result, const std::string& role,
     if (auto found = cached.cache->find_entry(path, cached.data_key, key)) {
       observer.message("audit: reusing the cached depth audits of " + path);
       result["models"][role]["audits"] = std::move(*found);
-      return 0;
+      return;
     }
   }
   observer.message("audit: depth audits of the " + role + " model");
@@ -147,7 +147,6 @@ double add_audits(bool enabled, nlohmann::json& result, const std::string& role,
   nlohmann::json entry = audit_entry(audit);
   if (cached.cache) cached.cache->store_entry(path, cached.data_key, key, entry);
   result["models"][role]["audits"] = std::move(entry);
-  return audit.seconds;
 }
 
 }  // namespace unlearn::internal

@@ -65,13 +65,12 @@ void add_comparisons(nlohmann::json& result, const std::map<std::string, Evaluat
 void add_relearn(bool enabled, nlohmann::json& result, const std::string& role, const Model& model,
                  const EvalData& data, const Split& split, const RunContext& context);
 
-/// With `enabled`, the depth audits (metrics/depth_audit.h) of `model` under
-/// models.<role>.audits; the few-shot target is the original's Acc(D_f) (`role`'s own when there
+/// The depth audits (metrics/depth_audit.h) of `model` under models.<role>.audits (nothing for
+/// an empty forget set); the few-shot target is the original's Acc(D_f) (`role`'s own when there
 /// is no original). With `cached` set, `path` is a model file whose audits on this split and
-/// seed may be reused (the original's and the retrain's, in every bench cell). Returns the
-/// audits' seconds (0 when reused or not enabled).
-double add_audits(bool enabled, nlohmann::json& result, const std::string& role, const Model& model,
-                  const std::string& path, const EvalData& data, const Split& split,
-                  const RunContext& context, Observer& observer, const CacheUse& cached = {});
+/// seed may be reused (the original's and the retrain's, in every bench cell).
+void add_audits(nlohmann::json& result, const std::string& role, const Model& model,
+                const std::string& path, const EvalData& data, const Split& split,
+                const RunContext& context, Observer& observer, const CacheUse& cached = {});
 
 }  // namespace unlearn::internal

@@ -85,6 +85,13 @@ void set_provenance(Model& unlearned, const ForgetJob& job, const Method& method
                                  {"torch_version", torch_version()}};
 }
 
+/// Where the original's and the retrain's outputs, entries and audits are looked for: nowhere in
+/// a data-parallel run, so that every rank takes part in the same collectives.
+CacheUse reference_cache(const ForgetJob& job, const DataBundle& bundle, const OutputCache& cache,
+                         const RunContext& context) {
+  return context.group() ? CacheUse{} : open_cache(job.use_cache, bundle, cache);
+}
+
 /// models.{original,unlearned,retrain}: in a data-parallel run every rank predicts its block of
 /// rows for each model, and rank 0 alone turns the gathered logits into metrics (the disk cache
 /// is skipped so that every rank takes part in the same collectives). Empty on other ranks.
@@ -109,7 +116,7 @@ std::map<std::string, Evaluated> evaluate_models(const ForgetJob& job, ForgetInp
     return it == gathered.end() ? nullptr : &it->second;
   };
   const OutputCache cache(context.output_cache_dir());
-  const CacheUse cached = gathered.empty() ? open_cache(job.use_cache, bundle, cache) : CacheUse{};
+  const CacheUse cached = reference_cache(job, bundle, cache, context);
   const CacheUse not_cached;  // the unlearned model is new: nothing to find
   std::vector<EntryRequest> requests{
       {"original", &in.original, job.model, &in.data, cached, known("original")},
@@ -173,14 +180,14 @@ nlohmann::json run_forget(const ForgetJob& job, const Method& method, Model orig
   if (job.audit) {
     const auto audit_start = std::chrono::steady_clock::now();
     const OutputCache cache(context.output_cache_dir());
-    const CacheUse cached = context.group() ? CacheUse{} : open_cache(job.use_cache, bundle, cache);
-    add_audits(true, result, "original", in.original, job.model, in.data, in.split, context,
-               observer, cached);
-    add_audits(true, result, "unlearned", unlearned.model, job.outputs.out, in.data, in.split,
-               context, observer);
+    const CacheUse cached = reference_cache(job, bundle, cache, context);
+    add_audits(result, "original", in.original, job.model, in.data, in.split, context, observer,
+               cached);
+    add_audits(result, "unlearned", unlearned.model, job.outputs.out, in.data, in.split, context,
+               observer);
     if (in.retrain) {
-      add_audits(true, result, "retrain", *in.retrain, job.retrain, in.own ? *in.own : in.data,
-                 in.split, context, observer, cached);
+      add_audits(result, "retrain", *in.retrain, job.retrain, in.own ? *in.own : in.data, in.split,
+                 context, observer, cached);
     }
     add_depth_gaps(result);
     result["time_s"]["audit"] = seconds_since(audit_start);

@@ -45,10 +45,13 @@ class AuditRun {
     measured_ = forget_order_.slice(0, 0, std::min(o_.eval_rows(), forget_order_.numel()));
   }
 
+  /// Whether the selection has forget test rows, where FTA is measured.
+  bool has_forget_test() const { return split_.has_test_part && split_.test.forget.numel() > 0; }
+
   MetricMap forget_side(const Model& model, const torch::Tensor& measured) const {
     MetricMap m{
         {"UA", 100.0 - accuracy_on(model, data_.train_inputs, data_.train_labels, measured)}};
-    if (split_.has_test_part && split_.test.forget.numel() > 0) {
+    if (has_forget_test()) {
       m["FTA"] = accuracy_on(model, data_.test_inputs, data_.test_labels, split_.test.forget);
     }
     return m;
@@ -123,20 +126,16 @@ class AuditRun {
     const auto features = [&](const torch::Tensor& inputs, const torch::Tensor& rows) {
       return predict_features(model, inputs.index_select(0, rows), kPredictBatch);
     };
-    const int64_t classes = std::max<int64_t>(static_cast<int64_t>(data_.class_names.size()),
-                                              std::max(data_.train_labels.max().item<int64_t>(),
-                                                       data_.test_labels.max().item<int64_t>()) +
-                                                  1);
     const LinearProbe probe = LinearProbe::fit(
-        features(data_.test_inputs, fit_rows), data_.test_labels.index_select(0, fit_rows), classes,
-        ProbeOptions().l2(o_.probe_l2()).iterations(o_.probe_iterations()));
+        features(data_.test_inputs, fit_rows), data_.test_labels.index_select(0, fit_rows),
+        model.num_classes(), ProbeOptions().l2(o_.probe_l2()).iterations(o_.probe_iterations()));
     const auto probe_accuracy = [&](const torch::Tensor& inputs, const torch::Tensor& labels,
                                     const torch::Tensor& rows) {
       return accuracy_percent_from_predictions(probe.predict(features(inputs, rows)),
                                                labels.index_select(0, rows));
     };
     MetricMap m{{"UA", 100.0 - probe_accuracy(data_.train_inputs, data_.train_labels, measured_)}};
-    if (split_.has_test_part && split_.test.forget.numel() > 0) {
+    if (has_forget_test()) {
       const torch::Tensor test_forget = split_.test.forget.to(torch::kCPU, torch::kLong);
       const torch::Tensor scored = test_forget.index_select(
           0, torch::nonzero(in_fit.index_select(0, test_forget).logical_not()).flatten());

@@ -123,6 +123,23 @@ nlohmann::json trace_entry(const std::vector<TraceRecord>& trace) {
   return out;
 }
 
+namespace {
+
+/// Copies models.<role>.<key> of the judged model (`unlearned`, or eval's `model`) to the top
+/// level of `result`, where scripts read it.
+void promote_to_top(nlohmann::json& result, const char* key) {
+  for (const char* role : {"unlearned", "model"}) {
+    if (result["models"].contains(role) && result["models"][role].contains(key)) {
+      result[key] = result["models"][role][key];
+    }
+  }
+}
+
+/// The depth-audit table of `rows` (format_table's), empty when no row has audits.
+std::string audit_table(const std::vector<TableRow>& rows);
+
+}  // namespace
+
 void add_avg_gaps(nlohmann::json& result) {
   if (!result.contains("models") || !result["models"].contains("retrain")) return;
   const auto& re = result["models"]["retrain"]["metrics"];
@@ -137,11 +154,7 @@ void add_avg_gaps(nlohmann::json& result) {
     // A metric may be undefined (UA of an empty forget set): then there is no gap to report.
     if (const auto gap = avg_gap_if_defined(m, re_map)) it.value()["avg_gap"] = *gap;
   }
-  for (const char* role : {"unlearned", "model"}) {
-    if (result["models"].contains(role) && result["models"][role].contains("avg_gap")) {
-      result["avg_gap"] = result["models"][role]["avg_gap"];
-    }
-  }
+  promote_to_top(result, "avg_gap");
 }
 
 nlohmann::json audit_entry(const DepthAudit& audit) {
@@ -184,11 +197,7 @@ void add_depth_gaps(nlohmann::json& result) {
       it.value()["depth_gap"] = *gap;
     }
   }
-  for (const char* role : {"unlearned", "model"}) {
-    if (result["models"].contains(role) && result["models"][role].contains("depth_gap")) {
-      result["depth_gap"] = result["models"][role]["depth_gap"];
-    }
-  }
+  promote_to_top(result, "depth_gap");
 }
 
 nlohmann::json goal_entry(const nlohmann::json& result) {
@@ -339,13 +348,13 @@ std::string format_table(const std::vector<nlohmann::json>& results,
   std::vector<NamedEntry> named;
   for (const auto& r : rows) named.push_back({r.name, r.entry});
   out << group_tables(named);
-  out << format_audit_table(results, labels);
+  out << audit_table(rows);
   return out.str();
 }
 
-std::string format_audit_table(const std::vector<nlohmann::json>& results,
-                               const std::vector<std::string>& labels) {
-  const std::vector<TableRow> rows = table_rows(results, labels);
+namespace {
+
+std::string audit_table(const std::vector<TableRow>& rows) {
   if (std::none_of(rows.begin(), rows.end(),
                    [](const TableRow& r) { return r.entry.contains("audits"); })) {
     return "";
@@ -383,6 +392,8 @@ std::string format_audit_table(const std::vector<nlohmann::json>& results,
   }
   return out.str();
 }
+
+}  // namespace
 
 nlohmann::json read_result(const std::string& path) {
   std::ifstream in(path);

@@ -72,18 +72,14 @@ std::vector<TableRow> table_rows(const std::vector<nlohmann::json>& results,
 
 /// A side-by-side table of one or more result files: original and retrain once, then each
 /// unlearned model under its method's name; columns UA, RA, TA, FTA, RTA, MIA_efficacy,
-/// Avg-gap and time, then the depth audits' table when any row has audits (format_audit_table).
+/// Avg-gap and time, then, when any row has audits, a depth-audit table: the forget side's
+/// accuracy after each audit (FTA, or Acc(D_f) = 100 − UA without a test part), the depth gap and
+/// the audits' time.
 /// Missing values print as "-".
 /// When two results share a method name, their rows are told apart by `labels` (e.g. the file
 /// names, in the order of `results`), when given.
 std::string format_table(const std::vector<nlohmann::json>& results,
                          const std::vector<std::string>& labels = {});
-
-/// The depth audits of the same rows, when any has them: the forget side's accuracy after each
-/// audit (FTA, or Acc(D_f) = 100 − UA without a test part), the depth gap and the audits' time.
-/// Empty when no row has audits.
-std::string format_audit_table(const std::vector<nlohmann::json>& results,
-                               const std::vector<std::string>& labels = {});
 
 /// Reads a result JSON file; throws IoError / FormatError naming the file.
 nlohmann::json read_result(const std::string& path);

@@ -74,7 +74,9 @@ Relearned relearn(const Model& model, const torch::Tensor& inputs01, const torch
   if (check_target()) return {result, std::move(copy)};
   torch::optim::SGD optimizer(copy.parameters(),
                               torch::optim::SGDOptions(options.lr()).momentum(options.momentum()));
-  BatchStream stream(rows, options.batch(), options.seed());
+  // With batch norm in training mode, whole batches only: a batch of one cannot be normalised.
+  const bool whole_batches = options.train_batchnorm() && rows.numel() >= options.batch();
+  BatchStream stream(rows, options.batch(), options.seed(), /*shuffle=*/true, whole_batches);
   for (int64_t step = 1; step <= options.max_steps(); ++step) {
     const auto idx = stream.next();
     const auto x = inputs01.index_select(0, idx).to(device);

@@ -132,7 +132,7 @@ void add_audits(nlohmann::json& result, const std::string& role, const Model& mo
   // The audits' budgets are fixed (docs/metrics.md); the key names their version, so a change
   // of budget must change it. The few-shot target is part of it.
   const std::string key =
-      cached.cache ? split_cache_key(split, context) + "-depth-audits-v3-" + std::to_string(target)
+      cached.cache ? split_cache_key(split, context) + "-depth-audits-v4-" + std::to_string(target)
                    : "";
   if (cached.cache) {
     if (auto found = cached.cache->find_entry(path, cached.data_key, key)) {

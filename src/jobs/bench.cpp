@@ -61,6 +61,41 @@ BenchMethod read_method(const std::string& path, const YAML::Node& node) {
 
 std::string seed_tag(uint64_t seed) { return "s" + std::to_string(seed); }
 
+/// A budget: "1/100" or a decimal share in (0, 1].
+BenchBudget read_budget(const std::string& path, const YAML::Node& node) {
+  BenchBudget b;
+  b.text = scalar(path, node, "budgets[]");
+  const auto slash = b.text.find('/');
+  try {
+    size_t used = 0;
+    if (slash == std::string::npos) {
+      b.share = std::stod(b.text, &used);
+      if (used != b.text.size()) throw std::invalid_argument(b.text);
+    } else {
+      const std::string num = b.text.substr(0, slash), den = b.text.substr(slash + 1);
+      const double n = std::stod(num, &used);
+      if (used != num.size()) throw std::invalid_argument(num);
+      const double d = std::stod(den, &used);
+      if (used != den.size()) throw std::invalid_argument(den);
+      b.share = n / d;
+    }
+  } catch (const std::exception&) {
+    plan_error(path, node,
+               "budgets[]: expected a share of the retrain's training time such as "
+               "1/100 or 0.01, got '" +
+                   b.text + "'");
+  }
+  if (!(b.share > 0 && b.share <= 1)) {
+    plan_error(path, node, "budgets[]: expected a share in (0, 1], got '" + b.text + "'");
+  }
+  return b;
+}
+
+/// The label of a method's cells at a budget: "psg@1-100".
+std::string budget_label(const std::string& label, const BenchBudget& budget) {
+  return label + "@" + budget.tag();
+}
+
 /// Scores s (metrics/forgetting_quality.h) of the models in `paths` on the forget rows, N×M.
 torch::Tensor forget_scores(const std::vector<std::string>& paths, const DataBundle& bundle,
                             const torch::Tensor& forget) {
@@ -122,11 +157,28 @@ void add_forgetting_quality(nlohmann::json& aggregate, const BenchPlan& plan,
 
 }  // namespace
 
+std::string BenchBudget::tag() const {
+  std::string t = text;
+  std::replace(t.begin(), t.end(), '/', '-');
+  return t;
+}
+
 BenchPlan read_bench_plan(const std::string& path) {
   const YAML::Node root = load_plan(path, "bench");
   check_keys(path, root, "bench file",
-             {"data", "model", "recipe", "seeds", "scenarios", "methods", "audit"});
+             {"data", "model", "recipe", "seeds", "scenarios", "methods", "audit", "budgets"});
   BenchPlan plan;
+  if (const auto& budgets = root["budgets"]) {
+    if (!budgets.IsSequence()) plan_error(path, budgets, "budgets: expected a list");
+    std::set<std::string> seen;
+    for (const auto& b : budgets) {
+      plan.budgets.push_back(read_budget(path, b));
+      check_name(path, b, plan.budgets.back().tag(), "budget");
+      if (!seen.insert(plan.budgets.back().tag()).second) {
+        plan_error(path, b, "budget '" + plan.budgets.back().text + "' appears twice");
+      }
+    }
+  }
   if (root["data"]) plan.data = scalar(path, root["data"], "data");
   if (root["audit"]) plan.audit = boolean(path, root["audit"], "audit");
   plan.model.data = plan.data;
@@ -231,6 +283,8 @@ std::vector<std::string> make_references(const BenchPlan& plan, const DataBundle
     for (const auto& scenario : plan.scenarios) {
       const std::string retrain = files.retrain(scenario.name, seed);
       references.push_back("models/" + retrain_stem(scenario.name, seed) + ".pt");
+      // Its result too: the training time that the time budgets are shares of.
+      references.push_back("models/" + retrain_stem(scenario.name, seed) + ".json");
       if (folder.writes() && !fs::exists(retrain)) {
         observer.message("bench: the gold-standard retrain of " + scenario.name + ", seed " +
                          std::to_string(seed));
@@ -242,19 +296,55 @@ std::vector<std::string> make_references(const BenchPlan& plan, const DataBundle
   return references;
 }
 
-/// Every cell (seed x scenario x method) not yet finished, shared out in a distributed bench.
+/// The retrain's training time in seconds, as its result records it. Throws Error when it
+/// records none: a retrain reused from a model cache made before the time was kept.
+double retrain_seconds(const BenchFiles& files, const std::string& scenario, uint64_t seed) {
+  const std::string path = files.retrain_result(scenario, seed);
+  const auto gold = read_json_or_null(path);
+  const auto summary = gold.is_null() ? nlohmann::json::object()
+                                      : gold["method"].value("summary", nlohmann::json::object());
+  if (!summary.contains("train_time_s") || !summary["train_time_s"].is_number()) {
+    throw Error(detail::concat("bench: budgets are shares of the retrain's training time, and ",
+                               path,
+                               " records none (method.summary.train_time_s; a retrain "
+                               "reused from an older model cache). Delete it and its .pt, and "
+                               "clear the model cache, to retrain"));
+  }
+  return summary["train_time_s"].get<double>();
+}
+
+/// Every method but retrain (the reference the budgets are shares of) runs at each budget.
+bool runs_at_budgets(const BenchMethod& m) { return m.method != "retrain"; }
+
+/// Every cell (seed x scenario x method, then x budget) not yet finished, shared out in a
+/// distributed bench.
 CellTally run_bench_cells(const BenchPlan& plan, const DataBundle& bundle, const BenchFiles& files,
                           dist::GlooGroup* group, const RunContext& context, Observer& observer) {
   struct Cell {
     uint64_t seed;
     const BenchScenario* scenario;
     const BenchMethod* method;
-    std::string note() const { return scenario->name + "/" + method->label + "/" + seed_tag(seed); }
+    const BenchBudget* budget;  // null: the method's own plan of steps
+    double budget_s;
+    std::string label() const {
+      return budget ? budget_label(method->label, *budget) : method->label;
+    }
+    std::string note() const { return scenario->name + "/" + label() + "/" + seed_tag(seed); }
   };
   std::vector<Cell> cells;
   for (uint64_t seed : plan.seeds) {
     for (const auto& scenario : plan.scenarios) {
-      for (const auto& m : plan.methods) cells.push_back({seed, &scenario, &m});
+      for (const auto& m : plan.methods) cells.push_back({seed, &scenario, &m, nullptr, 0});
+    }
+  }
+  for (const auto& budget : plan.budgets) {
+    for (uint64_t seed : plan.seeds) {
+      for (const auto& scenario : plan.scenarios) {
+        const double seconds = budget.share * retrain_seconds(files, scenario.name, seed);
+        for (const auto& m : plan.methods) {
+          if (runs_at_budgets(m)) cells.push_back({seed, &scenario, &m, &budget, seconds});
+        }
+      }
     }
   }
   CellList work;
@@ -262,11 +352,14 @@ CellTally run_bench_cells(const BenchPlan& plan, const DataBundle& bundle, const
   work.count = cells.size();
   work.job = [&](size_t i) {
     const Cell& c = cells[i];
-    return cell_job(files.original(c.seed), plan.data, c.scenario->forget, c.method->method,
-                    c.method->options, files.retrain(c.scenario->name, c.seed), plan.audit);
+    ForgetJob job =
+        cell_job(files.original(c.seed), plan.data, c.scenario->forget, c.method->method,
+                 c.method->options, files.retrain(c.scenario->name, c.seed), plan.audit);
+    job.time_budget_s = c.budget_s;
+    return job;
   };
   work.folder = [&](size_t i) {
-    return files.cell(cells[i].scenario->name, cells[i].method->label, cells[i].seed);
+    return files.cell(cells[i].scenario->name, cells[i].label(), cells[i].seed);
   };
   work.label = [&](size_t i) { return cells[i].note(); };
   work.context = [&](size_t i) { return RunContext(context).seed(cells[i].seed); };
@@ -318,17 +411,30 @@ void add_reference_rows(nlohmann::json& aggregate, const BenchPlan& plan,
   }
 }
 
-/// A cell's row: its values when it finished, its error when it failed, else "missing".
+/// A cell's row: its values when it finished, its error when it failed, else "missing". A cell
+/// at a budget (`budget` not null) names it, and its values say whether it kept to it.
 nlohmann::json cell_row(const std::string& scenario, const BenchMethod& m, uint64_t seed,
-                        const BenchFiles& files) {
-  const fs::path dir = files.cell(scenario, m.label, seed);
+                        const BenchFiles& files, const BenchBudget* budget = nullptr) {
+  const std::string label = budget ? budget_label(m.label, *budget) : m.label;
+  const fs::path dir = files.cell(scenario, label, seed);
   nlohmann::json cell = {
-      {"scenario", scenario}, {"label", m.label}, {"method", m.method}, {"seed", seed}};
+      {"scenario", scenario}, {"label", label}, {"method", m.method}, {"seed", seed}};
+  if (budget) {
+    cell["budget"] = budget->text;
+    cell["method_label"] = m.label;
+  }
   const auto result = read_json_or_null((dir / "result.json").string());
   if (!result.is_null()) {
     cell["status"] = "ok";
     cell["values"] = row_values(result, "unlearned");
     cell["values"]["time_s"] = result["time_s"].value("unlearn", 0.0);
+    if (result.contains("time_budget")) {
+      const auto& b = result["time_budget"];
+      cell["values"]["budget_s"] = b["seconds"];
+      cell["values"]["within_budget"] = b.value("within", false) ? 1 : 0;
+      if (b.contains("steps")) cell["values"]["steps"] = b["steps"];
+      if (b.contains("planned_steps")) cell["values"]["planned_steps"] = b["planned_steps"];
+    }
     cell["options"] = result["method"]["options"];
     cell["data"] = result["data"];
   } else if (const std::string error = cell_error(dir); !error.empty()) {
@@ -426,237 +532,28 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
         aggregate["cells"].push_back(cell_row(scenario.name, m, seed, files));
       }
     }
+    for (const auto& budget : plan.budgets) {
+      for (const auto& m : plan.methods) {
+        if (!runs_at_budgets(m)) continue;
+        for (uint64_t seed : plan.seeds) {
+          aggregate["cells"].push_back(cell_row(scenario.name, m, seed, files, &budget));
+        }
+      }
+    }
+  }
+  if (!plan.budgets.empty()) {
+    aggregate["budgets"] = nlohmann::json::array();
+    for (const auto& b : plan.budgets) aggregate["budgets"].push_back(b.text);
   }
   add_forgetting_quality(aggregate, plan, bundle, files.out, observer);
+  aggregate["time_front"] = nlohmann::json::object();
+  for (const auto& scenario : plan.scenarios) {
+    aggregate["time_front"][scenario.name] = time_avg_gap_front(aggregate, scenario.name);
+  }
   aggregate["ran"] = tally.ran;
   aggregate["failed"] = tally.failed;
   write_results(aggregate, files.out, job.html);
   return aggregate;
-}
-
-namespace {
-
-struct Stats {
-  double mean = NAN, std = NAN;
-  int n = 0;
-};
-
-Stats stats_of(const std::vector<double>& xs) {
-  Stats s;
-  s.n = static_cast<int>(xs.size());
-  if (xs.empty()) return s;
-  double sum = 0;
-  for (double x : xs) sum += x;
-  s.mean = sum / xs.size();
-  if (xs.size() > 1) {
-    double ss = 0;
-    for (double x : xs) ss += (x - s.mean) * (x - s.mean);
-    s.std = std::sqrt(ss / (xs.size() - 1));  // sample standard deviation over seeds
-  }
-  return s;
-}
-
-std::string format_stats(const Stats& s, int decimals) {
-  if (s.n == 0 || std::isnan(s.mean)) return "-";
-  char buf[64];
-  if (s.n > 1) {
-    std::snprintf(buf, sizeof buf, "%.*f ± %.*f", decimals, s.mean, decimals, s.std);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, s.mean);
-  }
-  return buf;
-}
-
-const std::vector<std::string>& table_metrics() {
-  static const std::vector<std::string> metrics = {
-      "UA", "RA", "TA", "FTA", "RTA", "MIA_efficacy", "avg_gap", "depth_gap", "time_s"};
-  return metrics;
-}
-
-/// The depth audits' columns, in the order of docs/metrics.md, and their headers.
-const std::vector<std::pair<std::string, std::string>>& audit_columns() {
-  static const std::vector<std::pair<std::string, std::string>> columns = {
-      {"recalibration", "recalibrated"},
-      {"retain_relearn", "after D_r fine-tuning"},
-      {"few_shot_10", "after 10-shot"},
-      {"few_shot_100", "after 100-shot"},
-      {"probe", "linear probe"}};
-  return columns;
-}
-
-/// One scenario's rows: each row's values per metric over the seeds, in first-seen order.
-struct ScenarioRows {
-  std::vector<std::string> order;
-  std::map<std::string, std::map<std::string, std::vector<double>>> values;
-  std::map<std::string, int> failures;
-
-  void add(const std::string& label, const nlohmann::json& v) {
-    if (std::find(order.begin(), order.end(), label) == order.end()) order.push_back(label);
-    for (const auto& [m, x] : v.items()) {
-      if (x.is_number()) values[label][m].push_back(x.get<double>());
-    }
-  }
-  double mean_of(const std::string& label, const std::string& m) const {
-    const auto row = values.find(label);
-    if (row == values.end()) return NAN;
-    const auto it = row->second.find(m);
-    return it == row->second.end() ? NAN : stats_of(it->second).mean;
-  }
-  std::string cell(const std::string& label, const std::string& m) const {
-    const auto row = values.find(label);
-    if (row == values.end() || !row->second.count(m)) return "-";
-    return format_stats(stats_of(row->second.at(m)), m.find("time_s") != std::string::npos ? 1 : 2);
-  }
-  bool has_test_part() const {
-    for (const auto& [label, v] : values) {
-      if (v.count("FTA")) return true;
-    }
-    return false;
-  }
-};
-
-ScenarioRows collect_rows(const nlohmann::json& aggregate, const std::string& scenario) {
-  ScenarioRows rows;
-  for (const auto& r : aggregate["references"]) {
-    if (r["scenario"] == scenario) rows.add("(" + r["role"].get<std::string>() + ")", r["values"]);
-  }
-  for (const auto& c : aggregate["cells"]) {
-    if (c["scenario"] != scenario) continue;
-    if (c["status"] == "ok") {
-      rows.add(c["label"], c["values"]);
-    } else {
-      rows.add(c["label"], nlohmann::json::object());
-      ++rows.failures[c["label"]];
-    }
-  }
-  return rows;
-}
-
-/// The references ("(original)", "(retrain)") first, then the methods by their mean `metric`,
-/// lowest first (rows without one last).
-std::vector<std::string> ranked_rows(const ScenarioRows& rows, const std::string& metric) {
-  std::vector<std::string> ordered, ranked;
-  for (const auto& label : rows.order) (label.front() == '(' ? ordered : ranked).push_back(label);
-  std::stable_sort(ranked.begin(), ranked.end(), [&](const std::string& a, const std::string& b) {
-    const double x = rows.mean_of(a, metric), y = rows.mean_of(b, metric);
-    if (std::isnan(x) != std::isnan(y)) return std::isnan(y);
-    return !std::isnan(x) && x < y;
-  });
-  ordered.insert(ordered.end(), ranked.begin(), ranked.end());
-  return ordered;
-}
-
-/// The references first, then the methods ranked by mean Avg-gap (rows without one last).
-void match_retrain_table(std::ostringstream& md, const ScenarioRows& rows) {
-  const std::vector<std::string> ordered = ranked_rows(rows, "avg_gap");
-  md << "Goal match-retrain: ranked by Avg-gap to the retrained model (lower is better).\n\n";
-  md << "| rank | method |";
-  for (const auto& m : table_metrics()) md << " " << (m == "time_s" ? "time (s)" : m) << " |";
-  md << "\n|---|---|";
-  for (size_t i = 0; i < table_metrics().size(); ++i) md << "---|";
-  md << "\n";
-  int rank = 0;
-  for (const auto& label : ordered) {
-    const bool reference = label.front() == '(';
-    md << "| " << (reference ? "" : std::to_string(++rank)) << " | " << label;
-    if (rows.failures.count(label)) md << " (" << rows.failures.at(label) << " failed)";
-    md << " |";
-    for (const auto& m : table_metrics()) md << " " << rows.cell(label, m) << " |";
-    md << "\n";
-  }
-}
-
-/// The depth audits: the methods ranked by mean depth gap, with the forget side after each audit
-/// (FTA, or UA without a test part). Nothing when no row has audits.
-void depth_table(std::ostringstream& md, const ScenarioRows& rows) {
-  const auto has_gap = [&](const std::string& label) {
-    return !std::isnan(rows.mean_of(label, "depth_gap"));
-  };
-  if (std::none_of(rows.order.begin(), rows.order.end(), has_gap)) return;
-  const std::vector<std::string> ordered = ranked_rows(rows, "depth_gap");
-  const std::string metric = rows.has_test_part() ? "FTA" : "UA";
-  md << "\nDepth audits (docs/metrics.md): " << metric
-     << " after each audit; ranked by depth gap, the mean |difference| to the retrain over the "
-        "audits' UA and FTA (lower is better).\n\n| rank | method |";
-  for (const auto& [key, header] : audit_columns()) md << " " << metric << " " << header << " |";
-  md << " depth gap | audit time (s) |\n|---|---|";
-  for (size_t i = 0; i < audit_columns().size() + 2; ++i) md << "---|";
-  md << "\n";
-  int rank = 0;
-  for (const auto& label : ordered) {
-    const bool reference = label.front() == '(';
-    md << "| " << (reference ? "" : std::to_string(++rank)) << " | " << label << " |";
-    for (const auto& [key, header] : audit_columns())
-      md << " " << rows.cell(label, key + "." + metric) << " |";
-    md << " " << rows.cell(label, "depth_gap") << " | " << rows.cell(label, "audit_time_s")
-       << " |\n";
-  }
-}
-
-/// The suppress goal: forget-side accuracy down, retain-side accuracy kept.
-void suppress_line(std::ostringstream& md, const ScenarioRows& rows) {
-  const bool test_part = rows.has_test_part();
-  const std::string forget_metric = test_part ? "FTA" : "UA";
-  const std::string keep_metric = test_part ? "RTA" : "RA";
-  std::vector<std::pair<double, std::string>> suppress;
-  for (const auto& label : rows.order) {
-    const double f = rows.mean_of(label, forget_metric), k = rows.mean_of(label, keep_metric);
-    if (std::isnan(f) || std::isnan(k)) continue;
-    const double score = test_part ? k - f : k - (100.0 - f);  // UA = 100 - Acc(D_f)
-    suppress.push_back({score, label});
-  }
-  std::stable_sort(suppress.begin(), suppress.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
-  md << "\nGoal suppress: ranked by " << keep_metric << " − " << (test_part ? "FTA" : "Acc(D_f)")
-     << " (higher is better): ";
-  for (size_t i = 0; i < suppress.size(); ++i) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f", suppress[i].first);
-    md << (i ? ", " : "") << suppress[i].second << " " << buf;
-  }
-  md << ".\n";
-}
-
-void forgetting_quality_line(std::ostringstream& md, const nlohmann::json& aggregate,
-                             const std::string& scenario) {
-  const auto fq = aggregate.value("forgetting_quality", nlohmann::json::object());
-  if (!fq.contains(scenario)) return;
-  md << "\nForgetting quality (NeurIPS 2023 challenge score, N = models per group): ";
-  bool first = true;
-  for (const auto& [label, q] : fq[scenario].items()) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.3f (F %.3f, N %d)", q["score"].get<double>(),
-                  q["F"].get<double>(), q["n"].get<int>());
-    md << (first ? "" : ", ") << label << " " << buf;
-    first = false;
-  }
-  md << ".\n";
-}
-
-}  // namespace
-
-std::string bench_markdown(const nlohmann::json& aggregate) {
-  std::ostringstream md;
-  const int n_seeds = static_cast<int>(aggregate.value("seeds", nlohmann::json::array()).size());
-  md << "# Benchmark results\n\n"
-     << "Data `" << aggregate.value("data", "") << "`, " << n_seeds << " seed(s), "
-     << aggregate["env"].value("threads", 0) << " threads, LibTorch "
-     << aggregate["env"].value("torch_version", "") << ". Values are mean ± sample std over the "
-     << "seeds; times are wall seconds of the unlearning run alone.\n";
-  std::vector<std::string> scenarios;
-  for (const auto& c : aggregate["cells"]) {
-    const std::string s = c["scenario"];
-    if (std::find(scenarios.begin(), scenarios.end(), s) == scenarios.end()) scenarios.push_back(s);
-  }
-  for (const auto& scenario : scenarios) {
-    const ScenarioRows rows = collect_rows(aggregate, scenario);
-    md << "\n## " << scenario << "\n\n";
-    match_retrain_table(md, rows);
-    depth_table(md, rows);
-    suppress_line(md, rows);
-    forgetting_quality_line(md, aggregate, scenario);
-  }
-  return md.str();
 }
 
 }  // namespace unlearn

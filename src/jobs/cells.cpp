@@ -121,12 +121,19 @@ bool is_current(const nlohmann::json& result, const Method& method, const std::s
          result.contains("data") && result["data"].value("forget", "") == forget;
 }
 
-/// Whether `dir` holds a result made with `job`'s method, options and selection (and its depth
-/// audits, when the job asks for them: a cell run before audits existed is redone).
+/// The time budget a result was made under; 0 for none.
+double budget_of(const nlohmann::json& result) {
+  return result.value("time_budget", nlohmann::json::object()).value("seconds", 0.0);
+}
+
+/// Whether `dir` holds a result made with `job`'s method, options, selection and time budget
+/// (and its depth audits, when the job asks for them: a cell run before audits existed is
+/// redone).
 bool is_done(const ForgetJob& job, const fs::path& dir) {
   const auto method = make_method(job.method, job.method_options);
   const nlohmann::json result = read_json_or_null((dir / "result.json").string());
   return is_current(result, *method, job.selection.forget) &&
+         budget_of(result) == job.time_budget_s &&
          (!job.audit || result["models"]["unlearned"].contains("audits"));
 }
 

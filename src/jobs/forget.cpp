@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <optional>
 
@@ -53,6 +54,36 @@ void check_options(const ForgetJob& job, const Model& original) {
     throw UsageError(
         detail::concat("--retain-share: expected a share in (0,1], got ", job.retain_share));
   }
+  if (!(job.time_budget_s >= 0) || !std::isfinite(job.time_budget_s)) {
+    throw UsageError(
+        detail::concat("--time-budget: expected seconds >= 0 (0: none), got ", job.time_budget_s));
+  }
+}
+
+/// The method's context: under a time budget, its deadline. Data-parallel ranks would each fit
+/// their own step count and then wait for one another in the gradient average, so a budget
+/// there is refused.
+RunContext method_context(const ForgetJob& job, const RunContext& context) {
+  if (job.time_budget_s <= 0) return context;
+  if (context.group()) {
+    throw UsageError(
+        "--time-budget: not available in a data-parallel run (each rank would fit "
+        "a different number of steps)");
+  }
+  const auto budget = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(job.time_budget_s));
+  return RunContext(context).deadline(std::chrono::steady_clock::now() + budget);
+}
+
+/// result.time_budget: the budget, the time used and whether the run kept to it.
+nlohmann::json budget_entry(double budget_s, double unlearn_s, const MethodResult& unlearned) {
+  nlohmann::json entry = {{"seconds", budget_s},
+                          {"used_s", unlearn_s},
+                          {"within", unlearn_s <= budget_s * (1 + kBudgetTolerance)}};
+  const auto& summary = unlearned.summary;
+  if (summary.contains("planned_steps")) entry["planned_steps"] = summary["planned_steps"];
+  if (summary.contains("steps")) entry["steps"] = summary["steps"];
+  return entry;
 }
 
 ForgetInputs prepare(const ForgetJob& job, Model original, const DataBundle& bundle,
@@ -168,7 +199,8 @@ nlohmann::json run_forget(const ForgetJob& job, const Method& method, Model orig
   ForgetInputs in = prepare(job, std::move(original), bundle, context);
   seed_everything(context.seed());
   const auto start = std::chrono::steady_clock::now();
-  MethodResult unlearned = method.run(in.original, in.method_data, context, observer);
+  MethodResult unlearned =
+      method.run(in.original, in.method_data, method_context(job, context), observer);
   const double unlearn_seconds = seconds_since(start);
   set_provenance(unlearned.model, job, method, in.original, context);
 
@@ -177,6 +209,9 @@ nlohmann::json run_forget(const ForgetJob& job, const Method& method, Model orig
   if (!is_writing_rank(context.group())) return nlohmann::json::object();
   nlohmann::json result = result_of(job, method, unlearned, models, in, bundle, context);
   result["time_s"] = {{"unlearn", unlearn_seconds}, {"evaluate", seconds_since(eval_start)}};
+  if (job.time_budget_s > 0) {
+    result["time_budget"] = budget_entry(job.time_budget_s, unlearn_seconds, unlearned);
+  }
   if (job.audit) {
     const auto audit_start = std::chrono::steady_clock::now();
     const OutputCache cache(context.output_cache_dir());
@@ -204,6 +239,7 @@ nlohmann::json run_forget(const ForgetJob& job, const Method& method, Model orig
   run.config = {{"method", method.name()},
                 {"options", method.options_json()},
                 {"retain_share", job.retain_share},
+                {"time_budget_s", job.time_budget_s},
                 {"allow_empty", job.selection.allow_empty}};
   run.details = {{"parent", job.model},
                  {"method_options", method.options_json()},

@@ -99,8 +99,9 @@ MethodResult BadTeacher::run(const Model& original, const UnlearnData& data,
       },
       observer);
   finish_model(student);
-  result.summary = {
-      {"steps", loop.steps}, {"forget_rows", data.forget.numel()}, {"retain_rows", n_retain}};
+  result.summary = step_counts(result.trace, loop.steps);
+  result.summary["forget_rows"] = data.forget.numel();
+  result.summary["retain_rows"] = n_retain;
   result.model = std::move(student);
   return result;
 }

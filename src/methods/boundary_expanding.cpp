@@ -75,7 +75,8 @@ MethodResult BoundaryExpanding::run(const Model& original, const UnlearnData& da
       observer);
   // Pruning the shadow neuron: the model's own head never had it, so `model` is the result.
   finish_model(model);
-  result.summary = {{"steps", loop.steps}, {"shadow_features", dims}};
+  result.summary = step_counts(result.trace, loop.steps);
+  result.summary["shadow_features"] = dims;
   result.model = std::move(model);
   return result;
 }

@@ -180,10 +180,10 @@ MethodResult train_last_layers(const std::string& name, const LastLayersOptions&
   for (const auto& p : params) trained_count += p.numel();
   nlohmann::json names = nlohmann::json::array();
   for (const auto& layer : layers) names.push_back(layer.name);
-  result.summary = {{"steps", loop.steps},
-                    {"trained_layers", names},
-                    {"trained_parameters", trained_count},
-                    {"reinitialised", reinitialise}};
+  result.summary = step_counts(result.trace, loop.steps);
+  result.summary["trained_layers"] = names;
+  result.summary["trained_parameters"] = trained_count;
+  result.summary["reinitialised"] = reinitialise;
   result.model = std::move(model);
   return result;
 }

@@ -67,7 +67,7 @@ MethodResult NegGradPlus::run(const Model& original, const UnlearnData& data,
   settle_bn_mode(model, o.update().bn_mode(), data, seed);
   finish_model(model);
   MethodResult result{std::move(model), std::move(trace), {}};
-  result.summary = {{"steps", loop.steps}};
+  result.summary = step_counts(result.trace, loop.steps);
   return result;
 }
 

@@ -15,6 +15,7 @@
 
 #include "unlearn/core/data_parallel.h"
 #include "unlearn/core/error.h"
+#include "unlearn/methods/step_budget.h"
 #include "unlearn/methods/update_loop.h"
 #include "unlearn/models/flops.h"
 #include "unlearn/train/batches.h"
@@ -167,6 +168,8 @@ class PsgRun {
   int64_t total_steps() const { return total_; }
   /// Outer step `step` (0-based); returns false when the stopping rule ends the loop after it.
   bool step(int64_t step, Observer& observer, std::vector<TraceRecord>& trace);
+  /// The time budget dropped steps (the summary's stop_reason says so).
+  void cut_by_budget() { stop_reason_ = "fitted into the time budget"; }
   /// Recalibrates if asked, and returns the model with its summary.
   MethodResult finish(std::vector<TraceRecord> trace, double loop_seconds);
 
@@ -448,8 +451,15 @@ MethodResult Psg::run(const Model& original, const UnlearnData& data, const RunC
   std::vector<TraceRecord> trace;
   const auto loop_start = std::chrono::steady_clock::now();
   observer.begin(name_, run.total_steps());
-  for (int64_t step = 0; step < run.total_steps() && run.step(step, observer, trace); ++step) {
+  StepBudget budget(run.total_steps(), context.deadline());
+  bool reached_target = false;
+  while (const auto step = budget.next()) {
+    if (!run.step(*step, observer, trace)) {
+      reached_target = true;
+      break;
+    }
   }
+  if (!reached_target && budget.cut()) run.cut_by_budget();
   const double loop_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - loop_start).count();
   observer.end();

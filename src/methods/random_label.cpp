@@ -23,6 +23,12 @@ torch::Tensor random_wrong_labels(const torch::Tensor& labels, int64_t classes,
   return (labels + offset.to(labels.device())).remainder(classes);
 }
 
+int64_t random_label_steps(const UnlearnData& data, const RandomLabelOptions& o,
+                           const RunContext& context) {
+  return steps_for_epochs(data.forget.numel(), o.update().batch(), o.epochs(),
+                          shard_of(context.group()));
+}
+
 std::vector<TraceRecord> run_random_label_updates(Model& model, const UnlearnData& data,
                                                   const RandomLabelOptions& o,
                                                   torch::optim::Optimizer& optimizer,
@@ -43,7 +49,7 @@ std::vector<TraceRecord> run_random_label_updates(Model& model, const UnlearnDat
   torch::Generator label_generator = at::detail::createCPUGenerator(seed + 2);
   const int64_t classes = model.num_classes();
 
-  UpdateLoop loop(context, phase, steps_for_epochs(data.forget.numel(), batch, o.epochs(), shard));
+  UpdateLoop loop(context, phase, random_label_steps(data, o, context));
   loop.after_backward = after_backward;
   model.train(true);
   apply_bn_mode(model, o.update().bn_mode());
@@ -95,9 +101,8 @@ MethodResult RandomLabel::run(const Model& original, const UnlearnData& data,
       run_random_label_updates(model, data, options_, *optimizer, {}, name(), context, observer);
   settle_bn_mode(model, options_.update().bn_mode(), data, method_seed(options_.seed(), context));
   finish_model(model);
-  const auto steps = static_cast<int64_t>(trace.size());
   MethodResult result{std::move(model), std::move(trace), {}};
-  result.summary = {{"steps", steps}};
+  result.summary = step_counts(result.trace, random_label_steps(data, options_, context));
   return result;
 }
 

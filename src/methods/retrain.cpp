@@ -86,6 +86,10 @@ MethodResult Retrain::run(const Model& original, const UnlearnData& data, const 
     result.model = std::move(*found);
     result.model.to(context.device());
     result.summary = {{"cache_hit", true}, {"cache_file", cache.path(key)}};
+    // The training time as measured when the cached model was trained (time budgets are
+    // shares of it); absent for models cached before it was recorded.
+    const auto& made = result.model.spec().provenance;
+    if (made.contains("train_time_s")) result.summary["train_time_s"] = made["train_time_s"];
   } else {
     seed_everything(recipe.seed());
     Model model = Model::create(spec);
@@ -93,6 +97,7 @@ MethodResult Retrain::run(const Model& original, const UnlearnData& data, const 
         train_model(model, data.inputs, data.labels, data.retain, recipe, context, observer);
     result.model = std::move(model);
     result.summary = {{"cache_hit", false}, {"train_time_s", report.seconds}};
+    result.model.spec().provenance["train_time_s"] = report.seconds;
     if (cache.enabled()) {
       cache.store(key, result.model);
       result.summary["cache_file"] = cache.path(key);

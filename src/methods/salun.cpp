@@ -106,13 +106,12 @@ MethodResult Salun::run(const Model& original, const UnlearnData& data, const Ru
 
   settle_bn_mode(model, u.bn_mode(), data, method_seed(o.relabel().seed(), context));
   finish_model(model);
-  const auto steps = static_cast<int64_t>(trace.size());
   MethodResult result{std::move(model), std::move(trace), {}};
-  result.summary = {{"steps", steps},
-                    {"masked_weights", mask.selected},
-                    {"total_weights", mask.total},
-                    {"mask_share", static_cast<double>(mask.selected) /
-                                       static_cast<double>(std::max<int64_t>(1, mask.total))}};
+  result.summary = step_counts(result.trace, random_label_steps(data, o.relabel(), context));
+  result.summary["masked_weights"] = mask.selected;
+  result.summary["total_weights"] = mask.total;
+  result.summary["mask_share"] =
+      static_cast<double>(mask.selected) / static_cast<double>(std::max<int64_t>(1, mask.total));
   return result;
 }
 

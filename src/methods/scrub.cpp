@@ -114,9 +114,10 @@ MethodResult Scrub::run(const Model& original, const UnlearnData& data, const Ru
   finish_model(student);
 
   int64_t max_count = 0;
-  for (const auto& p : plan) max_count += p.maximise ? 1 : 0;
-  result.summary = {
-      {"steps", loop.steps}, {"max_steps", max_count}, {"min_steps", loop.steps - max_count}};
+  for (const auto& record : result.trace) max_count += record.values.at("max_step") > 0 ? 1 : 0;
+  result.summary = step_counts(result.trace, loop.steps);
+  result.summary["max_steps"] = max_count;
+  result.summary["min_steps"] = static_cast<int64_t>(result.trace.size()) - max_count;
   result.model = std::move(student);
   return result;
 }

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "unlearn/core/error.h"
+#include "unlearn/methods/step_budget.h"
 #include "unlearn/train/batches.h"
 #include "unlearn/train/batchnorm.h"
 
@@ -134,7 +135,8 @@ UpdateLoop::UpdateLoop(const RunContext& context, std::string phase_name, int64_
       steps(step_count),
       precision(context.precision()),
       device(context.device()),
-      group(context.group()) {}
+      group(context.group()),
+      deadline(context.deadline()) {}
 
 std::vector<TraceRecord> run_update_loop(const UpdateLoop& loop,
                                          const std::vector<torch::Tensor>& params,
@@ -144,7 +146,9 @@ std::vector<TraceRecord> run_update_loop(const UpdateLoop& loop,
   std::vector<TraceRecord> trace;
   trace.reserve(static_cast<size_t>(loop.steps));
   observer.begin(loop.phase, loop.steps);
-  for (int64_t t = 0; t < loop.steps; ++t) {
+  StepBudget budget(loop.steps, loop.deadline);
+  while (const auto planned = budget.next()) {
+    const int64_t t = *planned;
     double lr = 0;
     if (loop.lr_at) {
       lr = loop.lr_at(t);
@@ -173,8 +177,9 @@ std::vector<TraceRecord> run_update_loop(const UpdateLoop& loop,
     optimizer.step();
 
     TraceRecord record;
-    record.step = t + 1;
+    record.step = budget.taken();
     record.values = std::move(out.values);
+    if (record.step != t + 1) record.values["planned_step"] = static_cast<double>(t + 1);
     record.values["loss"] = value;
     record.values["grad_norm"] = gnorm;
     if (loop.lr_at) record.values["lr"] = lr;
@@ -210,8 +215,15 @@ MethodResult run_passes_over_rows(const Model& original, const UnlearnData& data
   settle_bn_mode(model, update.bn_mode(), data, seed);
   finish_model(model);
   MethodResult result{std::move(model), std::move(trace), {}};
-  result.summary = {{"steps", loop.steps}};
+  result.summary = step_counts(result.trace, loop.steps);
   return result;
+}
+
+nlohmann::json step_counts(const std::vector<TraceRecord>& trace, int64_t planned) {
+  const auto steps = static_cast<int64_t>(trace.size());
+  nlohmann::json counts = {{"steps", steps}};
+  if (steps < planned) counts["planned_steps"] = planned;
+  return counts;
 }
 
 MethodResult unchanged_result(const Model& original) {

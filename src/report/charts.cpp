@@ -141,6 +141,70 @@ ChartSpec tradeoff_chart(const std::vector<ReportSource>& sources) {
   return {spec, ""};
 }
 
+ChartSpec time_chart(const std::vector<ReportSource>& sources) {
+  const auto rows = rows_of(sources);
+  std::vector<double> time, closeness;
+  nlohmann::json points = nlohmann::json::array();
+  for (const auto& r : rows) {
+    const double gap = number_or_nan(r.entry, "avg_gap");
+    if (r.role != "unlearned" || !r.time_s.is_number() || std::isnan(gap)) continue;
+    const auto& result = sources[r.result].result;
+    const auto budget = result.value("time_budget", nlohmann::json::object());
+    std::string kept = "no budget";
+    if (budget.contains("within")) {
+      kept = budget.at("within").get<bool>() ? "kept to its budget" : "over its budget";
+    }
+    time.push_back(std::max(r.time_s.get<double>(), 1e-3));  // a log scale has no 0
+    closeness.push_back(-gap);
+    points.push_back(
+        {{"label", r.name},
+         {"method", result.value("method", nlohmann::json::object()).value("name", r.name)},
+         {"time_s", time.back()},
+         {"avg_gap", gap},
+         {"budget", kept},
+         {"on_front", false}});
+  }
+  if (points.size() < 2)
+    return {nullptr, "fewer than two unlearned models have a time and an Avg-gap"};
+  for (size_t k : pareto_front(time, closeness)) points[k]["on_front"] = true;
+  const nlohmann::json x = {{"field", "time_s"},
+                            {"type", "quantitative"},
+                            {"title", "unlearning time (s, log scale)"},
+                            {"scale", {{"type", "log"}}}};
+  const nlohmann::json y = {{"field", "avg_gap"},
+                            {"type", "quantitative"},
+                            {"title", "Avg-gap to the retrain (points), lower is closer"},
+                            {"axis", {{"format", ".1f"}}}};
+  const nlohmann::json tooltip = {{{"field", "label"}},
+                                  {{"field", "time_s"}, {"format", ".2f"}, {"title", "time (s)"}},
+                                  {{"field", "avg_gap"}, {"format", ".2f"}, {"title", "Avg-gap"}},
+                                  {{"field", "budget"}}};
+  auto spec = base_spec("time", points);
+  spec["width"] = 560;
+  spec["height"] = 320;
+  spec["layer"] = {
+      {{"transform", {{{"filter", "datum.on_front"}}}},
+       {"mark", {{"type", "line"}, {"color", "#888"}, {"strokeDash", {4, 3}}}},
+       {"encoding", {{"x", x}, {"y", y}, {"order", {{"field", "time_s"}}}}}},
+      {{"mark", {{"type", "point"}, {"filled", true}, {"size", 80}}},
+       {"encoding",
+        {{"x", x},
+         {"y", y},
+         {"color", {{"field", "method"}, {"type", "nominal"}, {"title", "method"}}},
+         {"shape",
+          {{"field", "budget"},
+           {"type", "nominal"},
+           {"title", "time budget"},
+           {"scale",
+            {{"domain", {"no budget", "kept to its budget", "over its budget"}},
+             {"range", {"circle", "triangle-up", "cross"}}}}}},
+         {"tooltip", tooltip}}}},
+      {{"transform", {{{"filter", "datum.on_front"}}}},
+       {"mark", {{"type", "text"}, {"dx", 8}, {"dy", -8}, {"align", "left"}, {"fontSize", 11}}},
+       {"encoding", {{"x", x}, {"y", y}, {"text", {{"field", "label"}}}}}}};
+  return {spec, ""};
+}
+
 ChartSpec per_class_chart(const std::vector<ReportSource>& sources) {
   const auto rows = featured_rows(sources);
   nlohmann::json bars = nlohmann::json::array();

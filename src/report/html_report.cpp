@@ -161,6 +161,42 @@ std::string headline_table(const std::vector<ReportSource>& sources, const GoalT
   return h.str();
 }
 
+/// The depth audits of every row that has them: the forget side after each audit, the depth gap
+/// and the audits' time. Empty when no row has audits.
+std::string audit_table_html(const std::vector<ReportSource>& sources) {
+  std::vector<nlohmann::json> results;
+  std::vector<std::string> labels;
+  for (const auto& s : sources) {
+    results.push_back(s.result);
+    labels.push_back(s.label);
+  }
+  const auto rows = table_rows(results, labels);
+  if (std::none_of(rows.begin(), rows.end(),
+                   [](const TableRow& r) { return r.entry.contains("audits"); })) {
+    return "";
+  }
+  std::ostringstream h;
+  h << "<table class=\"headline\" id=\"audits\"><thead><tr><th>model</th>";
+  for (const auto& [name, header] : audit_columns()) h << "<th>" << escape_html(header) << "</th>";
+  h << "<th>depth gap</th><th>audit time (s)</th></tr></thead><tbody>\n";
+  for (const auto& r : rows) {
+    const nlohmann::json audits = r.entry.value("audits", nlohmann::json::object());
+    h << "<tr data-role=\"" << r.role << "\"><th>" << escape_html(r.name) << "</th>";
+    for (const auto& [name, header] : audit_columns()) {
+      h << value_cell(r.name, name.c_str(), audit_forget_side(audits, name), 2);
+    }
+    h << value_cell(r.name, "depth_gap", entry_number(r.entry, "depth_gap"), 2)
+      << value_cell(r.name, "audit_time_s", entry_number(audits, "time_s"), 1) << "</tr>\n";
+  }
+  h << "</tbody></table>\n<p class=\"note\">The forget side (FTA, or Acc(D<sub>f</sub>) "
+       "without a test part, in percent) after each depth audit of docs/metrics.md: batch-norm "
+       "statistics recomputed on D<sub>r</sub>, fine-tuning on D<sub>r</sub>, fine-tuning on 10 "
+       "and 100 forget samples, and a linear probe on frozen features. Shallow forgetting comes "
+       "back under them; the retrain's row is the target. The depth gap is the mean |difference| "
+       "to the retrain over the audits' UA and FTA.</p>\n";
+  return h.str();
+}
+
 /// key: value lines of a flat JSON object, for the provenance section.
 std::string definition_list(const nlohmann::json& j) {
   std::ostringstream h;
@@ -329,6 +365,12 @@ std::string render_html_report(const std::vector<ReportSource>& sources,
        "Forgetting against retention for every model. The dashed line joins the unlearned models "
        "no other beats on both axes (the Pareto front); the retrained model is the target.",
        {{"tradeoff", "", tradeoff_chart}}},
+      {"time",
+       "Time and Avg-gap",
+       "Unlearning time against the distance to the retrain, for every unlearned model; the "
+       "dashed line joins those no other is both faster and closer than (the Pareto front). "
+       "Crosses overran their time budget.",
+       {{"time", "", time_chart}}},
       {"accuracy",
        "Accuracy per class and per subgroup",
        "Test accuracy model by model: what should stay the same is as telling as what should "
@@ -365,6 +407,9 @@ std::string render_html_report(const std::vector<ReportSource>& sources,
        << "</p>\n";
   body << "<h2 id=\"headline\">1. Headline</h2>\n" << headline_table(sources, goals);
   int number = 2;
+  if (const std::string audits = audit_table_html(sources); !audits.empty()) {
+    body << "<h2 id=\"section-audits\">" << number++ << ". Depth audits</h2>\n" << audits;
+  }
   for (const auto& s : kSections) {
     body << "<h2 id=\"section-" << s.id << "\">" << number++ << ". " << s.title << "</h2>\n"
          << "<p class=\"note\">" << s.intro << "</p>\n";

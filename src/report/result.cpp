@@ -359,18 +359,11 @@ std::string audit_table(const std::vector<TableRow>& rows) {
                    [](const TableRow& r) { return r.entry.contains("audits"); })) {
     return "";
   }
-  // The forget side after an audit: FTA where the selection has a test part, else Acc(D_f).
   const auto forget_side = [](const nlohmann::json& audits, const char* name) -> std::string {
-    if (!audits.contains(name)) return "-";
-    const auto& a = audits.at(name);
+    const double v = audit_forget_side(audits, name);
+    if (std::isnan(v)) return "-";
     char buf[32];
-    if (a.contains("FTA")) {
-      std::snprintf(buf, sizeof buf, "%.2f", a.at("FTA").get<double>());
-    } else if (a.contains("UA")) {
-      std::snprintf(buf, sizeof buf, "%.2f", 100.0 - a.at("UA").get<double>());
-    } else {
-      return "-";
-    }
+    std::snprintf(buf, sizeof buf, "%.2f", v);
     return buf;
   };
   std::ostringstream out;
@@ -394,6 +387,24 @@ std::string audit_table(const std::vector<TableRow>& rows) {
 }
 
 }  // namespace
+
+const std::vector<std::pair<std::string, std::string>>& audit_columns() {
+  static const std::vector<std::pair<std::string, std::string>> columns = {
+      {"recalibration", "recalibrated"},
+      {"retain_relearn", "after D_r fine-tuning"},
+      {"few_shot_10", "after 10-shot"},
+      {"few_shot_100", "after 100-shot"},
+      {"probe", "linear probe"}};
+  return columns;
+}
+
+double audit_forget_side(const nlohmann::json& audits, const std::string& name) {
+  if (!audits.is_object() || !audits.contains(name)) return std::nan("");
+  const auto& a = audits.at(name);
+  if (a.contains("FTA") && a.at("FTA").is_number()) return a.at("FTA").get<double>();
+  if (a.contains("UA") && a.at("UA").is_number()) return 100.0 - a.at("UA").get<double>();
+  return std::nan("");
+}
 
 nlohmann::json read_result(const std::string& path) {
   std::ifstream in(path);

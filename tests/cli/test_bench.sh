@@ -39,6 +39,8 @@ grep -q '| (retrain) | [-0-9.]' <(sed -n '/Depth audits/,/Goal suppress/p' run/r
   fail "the depth-audit table lacks the retrain's audits"
 head -1 run/results.csv | grep -q 'depth_gap' || fail "results.csv lacks depth_gap"
 grep -q '"probe.UA"' run/results.json || fail "results.json lacks the probe's UA"
+grep -q 'id="audits"' run/report.html && grep -q 'data-role="retrain"' run/report.html ||
+  fail "report.html lacks the depth-audit table"
 
 # Resuming: nothing to do; then one removed cell is the only one run again.
 expect_exit 0 "bench resume" -- "$UNLEARN" bench plan.yaml --out run
@@ -71,4 +73,41 @@ printf 'audit: maybe\nmethods: [psg]\nscenarios: [{name: a, forget: "class == 0"
 expect_exit 2 "audit not a boolean" -- "$UNLEARN" bench bad5.yaml --out bad5
 expect_stderr "audit not a boolean" "bad5.yaml:1"
 expect_stderr "audit not a boolean" "expected true or false"
+# Time budgets: every method but the retrain again at shares of the retrain's training time.
+cat >budget.yaml <<YAML
+data: $DATA
+model: {arch: small-cnn, width: 0.5}
+recipe: {epochs: 3, batch: 16, lr: 0.05}
+audit: false
+budgets: [1/10, 0.5]
+scenarios:
+  - {name: class0, forget: "class == 0"}
+methods:
+  - retrain
+  - {method: psg, options: {lr: 0.05, passes: 2, batch: 8}}
+  - {method: finetune, options: {epochs: 2}}
+YAML
+expect_exit 0 "bench budgets" -- "$UNLEARN" bench budget.yaml --out budget --quiet
+for f in cells/class0/psg@1-10/s0/result.json cells/class0/finetune@0.5/s0/result.json; do
+  [ -f "budget/$f" ] || fail "bench budgets did not write budget/$f"
+done
+[ -e budget/cells/class0/retrain@1-10 ] && fail "the retrain is the reference, not run at a budget"
+grep -q '"time_budget"' budget/cells/class0/psg@1-10/s0/result.json ||
+  fail "a budget cell's result lacks time_budget"
+grep -q '### Budget 1/10' budget/results.md && grep -q '### Budget 0.5' budget/results.md ||
+  fail "results.md lacks a table per budget"
+grep -q 'kept to the budget' budget/results.md || fail "the budget tables lack the kept column"
+grep -q 'Pareto front of unlearning time and Avg-gap' budget/results.md ||
+  fail "results.md lacks the time-Avg-gap front"
+grep -q '"time_front"' budget/results.json || fail "results.json lacks time_front"
+grep -q 'id="chart-time"' budget/report.html || fail "the report lacks the time chart"
+expect_exit 0 "bench budgets resume" -- "$UNLEARN" bench budget.yaml --out budget
+grep -q '0 cells run now' out.txt || fail "a finished budget bench should run no cell again"
+printf 'budgets: [2]\nmethods: [psg]\nscenarios: [{name: a, forget: "class == 0"}]\n' >bad6.yaml
+expect_exit 2 "budget above 1" -- "$UNLEARN" bench bad6.yaml --out bad6
+expect_stderr "budget above 1" "bad6.yaml:1"
+expect_stderr "budget above 1" "expected a share in (0, 1]"
+printf 'budgets: [a/b]\nmethods: [psg]\nscenarios: [{name: a, forget: "class == 0"}]\n' >bad7.yaml
+expect_exit 2 "budget not a share" -- "$UNLEARN" bench bad7.yaml --out bad7
+expect_stderr "budget not a share" "such as 1/100"
 finish

@@ -70,6 +70,18 @@ expect_exit 2 "forget --input-size mismatch" -- "$UNLEARN" forget --model orig.p
 grep -q "takes 8x8" err.txt || fail "--input-size mismatch: message should name the model's size"
 [ -e never.pt ] && fail "--input-size mismatch left an output file"
 
+# A time budget far below one pass: PSG fits what it can (one step at least) and says so.
+expect_exit 0 "forget --time-budget" -- "$UNLEARN" forget --model orig.pt --data "$DATA" \
+  --forget 'class == 0' --passes 50 --time-budget 0.001 --out budget.pt --report budget.json --quiet
+grep -q '"time_budget"' budget.json || fail "budget.json lacks time_budget"
+grep -q '"stop_reason": "fitted into the time budget"' budget.json ||
+  fail "budget.json: PSG's stop_reason should name the time budget"
+grep -q '"planned_steps"' budget.json || fail "budget.json lacks planned_steps"
+expect_exit 2 "forget --time-budget negative" -- "$UNLEARN" forget --model orig.pt --data "$DATA" \
+  --forget 'class == 0' --time-budget -1 --out never.pt
+expect_stderr "forget --time-budget negative" "--time-budget"
+[ -e never.pt ] && fail "a bad --time-budget left an output file"
+
 expect_exit 0 "eval --json" -- "$UNLEARN" eval --model psg.pt --data "$DATA" --forget 'class == 0' \
   --original orig.pt --retrain re.pt --json
 grep -q '"model"' out.txt && grep -q '"avg_gap"' out.txt || fail "eval --json lacks model/avg_gap"

@@ -49,7 +49,7 @@ expect_stderr "forget onto an existing report" "--html"
 expect_exit 0 "report --out" -- "$UNLEARN" report psg.json ft.json --out both.html --quiet
 [ -f both.html ] || fail "report --out did not write both.html"
 grep -q 'data-model="finetune"' both.html || fail "both.html lacks the finetune row"
-check_page "report of two results" 6 both.html "$WORK/both.png" psg.json ft.json
+check_page "report of two results" 7 both.html "$WORK/both.png" psg.json ft.json
 expect_exit 1 "report onto an existing file" -- "$UNLEARN" report psg.json --out both.html
 expect_exit 2 "report of a folder without results" -- "$UNLEARN" report shift --out none.html
 expect_stderr "report of a folder without results" "no result.json"

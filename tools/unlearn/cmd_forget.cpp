@@ -86,6 +86,11 @@ void register_forget(CLI::App& app, const std::string& method_name) {
                   "(metrics still use all of it)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  sub->add_option("--time-budget", job->time_budget_s,
+                  "wall-clock seconds the method may take: it runs the planned steps that fit, "
+                  "spread evenly over its plan, and the result says whether it kept to the "
+                  "budget (default 0: no budget)")
+      ->check(CLI::NonNegativeNumber);
   add_common_options(sub, *common);
   auto export_format = std::make_shared<std::string>();
   add_export_option(sub, *export_format);

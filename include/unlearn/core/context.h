@@ -3,8 +3,10 @@
 
 #include <torch/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "unlearn/core/precision.h"
@@ -12,6 +14,9 @@
 namespace unlearn {
 
 class DataParallelGroup;  // core/data_parallel.h
+
+/// The wall-clock time by which a method stops updating (forget --time-budget).
+using Deadline = std::optional<std::chrono::steady_clock::time_point>;
 
 /// Where and how a computation runs, and with whom. Everything a library call needs to know about
 /// its surroundings arrives here or in its own options struct; nothing is read from process-wide
@@ -33,6 +38,9 @@ struct RunContext {
   TORCH_ARG(std::shared_ptr<DataParallelGroup>, data_parallel);
   /// --sync-bn: batch norm in training mode takes its statistics over every rank's batch.
   TORCH_ARG(bool, sync_batchnorm) = false;
+  /// When set, a method fits its planned steps into the time left (methods/step_budget.h) and
+  /// returns its model by then, give or take one step; none: every planned step runs.
+  TORCH_ARG(Deadline, deadline);
 
  public:
   /// The data-parallel group when it has more than one rank, else null (running alone).

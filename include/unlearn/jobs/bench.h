@@ -29,6 +29,14 @@ struct BenchMethod {
   OptionValues options;
 };
 
+/// A time budget: a share of the retrain's training time, as written in the plan ("1/100").
+struct BenchBudget {
+  std::string text;
+  double share = 0;
+  /// The cells' label suffix and folder part: "1/100" -> "1-100".
+  std::string tag() const;
+};
+
 /// A parsed bench file.
 struct BenchPlan {
   std::string data = "fashion-mnist";
@@ -39,6 +47,8 @@ struct BenchPlan {
   std::vector<BenchMethod> methods;
   /// Run the depth audits in every cell (`audit: false` in the plan turns them off).
   bool audit = true;
+  /// Every method but retrain also runs at each of these budgets (forget --time-budget).
+  std::vector<BenchBudget> budgets;
 };
 
 /// Reads and checks a bench file before any work: unknown keys, methods and options, bad
@@ -52,7 +62,13 @@ struct BenchJob : PlanRun {};
 nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Observer& observer);
 
 /// The Markdown tables of a bench's results.json content: per scenario, every method's mean ±
-/// std over seeds, ranked by Avg-gap (match-retrain) and by RTA − FTA (suppress).
+/// std over seeds, ranked by Avg-gap (match-retrain), by depth gap and by RTA − FTA (suppress);
+/// with budgets, each budget's ranking and the time-Avg-gap Pareto front.
 std::string bench_markdown(const nlohmann::json& aggregate);
+
+/// The Pareto front of unlearning time against Avg-gap in one scenario of a bench's results:
+/// the retrain at its training time and every method at its own plan and at each budget (means
+/// over seeds); the points no other beats on both, fastest first, as {label, time_s, avg_gap}.
+nlohmann::json time_avg_gap_front(const nlohmann::json& aggregate, const std::string& scenario);
 
 }  // namespace unlearn

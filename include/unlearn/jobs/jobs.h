@@ -91,7 +91,14 @@ struct ForgetJob {
   int64_t input_size = 0;
   /// Share of D_r (a seeded random subset) handed to the method; metrics still use all of it.
   double retain_share = 1.0;
+  /// When > 0, the method's wall-clock budget in seconds (--time-budget): it fits its planned
+  /// steps into it (methods/step_budget.h), and the result says whether it kept to it.
+  double time_budget_s = 0;
 };
+
+/// A run keeps to its time budget when its unlearning time is at most this share of it above:
+/// the step after the estimate is noise; a phase that alone outlasts the budget is not.
+constexpr double kBudgetTolerance = 0.1;
 /// Loads the model and builds the method first (so bad options and an unreadable model fail
 /// before the data are read), then the data, then runs the forget pipeline (forget.cpp).
 nlohmann::json run_forget_job(const ForgetJob& job, const RunContext& context, Observer& observer);

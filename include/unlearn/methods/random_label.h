@@ -47,6 +47,10 @@ std::vector<TraceRecord> run_random_label_updates(Model& model, const UnlearnDat
                                                   const std::string& phase,
                                                   const RunContext& context, Observer& observer);
 
+/// The steps run_random_label_updates plans (fewer run under a time budget).
+int64_t random_label_steps(const UnlearnData& data, const RandomLabelOptions& options,
+                           const RunContext& context);
+
 class RandomLabel : public OptionsMethod<RandomLabel, RandomLabelOptions> {
  public:
   using OptionsMethod::OptionsMethod;

@@ -140,11 +140,15 @@ struct UpdateLoop {
   torch::Device device = torch::kCPU;
   /// Data-parallel runs: gradients are averaged over this group before every step.
   DataParallelGroup* group = nullptr;
+  /// From the context: the steps are fitted into the time left (methods/step_budget.h).
+  Deadline deadline;
 };
 
 /// Runs `loop.steps` optimiser steps on `params`: zero grads, `step(t)` builds the loss, backward,
 /// `after_backward`, step. Throws Error naming the step when the loss is not finite. Returns one
-/// trace record per step with "loss", "grad_norm", "lr" and the step's own values.
+/// trace record per step with "loss", "grad_norm", "lr" and the step's own values. Under a
+/// deadline, `t` runs over the planned steps that fit (StepBudget), and a record whose step is not
+/// the planned one says which it stood for ("planned_step").
 std::vector<TraceRecord> run_update_loop(const UpdateLoop& loop,
                                          const std::vector<torch::Tensor>& params,
                                          torch::optim::Optimizer& optimizer,
@@ -163,6 +167,10 @@ MethodResult run_passes_over_rows(const Model& original, const UnlearnData& data
                                   const UpdateOptions& update, uint64_t seed,
                                   const std::string& phase, const RunContext& context,
                                   Observer& observer, const RowsLoss& loss);
+
+/// A method summary's step counts: {"steps": steps taken}, and "planned_steps" when a time
+/// budget dropped some.
+nlohmann::json step_counts(const std::vector<TraceRecord>& trace, int64_t planned);
 
 /// The result for an empty forget set (accepted with --allow-empty): the original, unchanged.
 MethodResult unchanged_result(const Model& original);

@@ -25,6 +25,10 @@ struct ChartSpec {
 /// unlearned model, the original and the retrain, with the unlearned models' Pareto front.
 ChartSpec tradeoff_chart(const std::vector<ReportSource>& sources);
 
+/// Unlearning time (log scale) against Avg-gap for every unlearned model with both, marking the
+/// runs that overran their time budget (forget --time-budget), with the Pareto front of the two.
+ChartSpec time_chart(const std::vector<ReportSource>& sources);
+
 /// Test accuracy per class for the original, the retrain and up to four unlearned models.
 ChartSpec per_class_chart(const std::vector<ReportSource>& sources);
 

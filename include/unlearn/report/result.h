@@ -65,6 +65,14 @@ struct TableRow {
   nlohmann::json time_s;  // training time (original, retrain) or unlearning time; null if unknown
 };
 
+/// The depth audits (metrics/depth_audit.h) in the order of docs/metrics.md, each with the
+/// words a table's column header gives it ("after D_r fine-tuning").
+const std::vector<std::pair<std::string, std::string>>& audit_columns();
+
+/// The forget side after audit `name` in `audits` (a model entry's "audits"): its FTA, or
+/// Acc(D_f) = 100 − UA without a test part; NaN when the audit or both values are absent.
+double audit_forget_side(const nlohmann::json& audits, const std::string& name);
+
 /// The rows of `format_table`: original and retrain once (from the first result that has
 /// each), then each result's unlearned (or eval's model) entry.
 std::vector<TableRow> table_rows(const std::vector<nlohmann::json>& results,

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -37,16 +38,23 @@ namespace {
 using namespace plan;
 using namespace cells;
 
-BenchMethod read_method(const std::string& path, const YAML::Node& node) {
+BenchMethod read_method(const std::string& path, const YAML::Node& node, bool tuning) {
   BenchMethod m;
   if (node.IsScalar()) {
     m.method = node.as<std::string>();
   } else {
-    check_keys(path, node, "methods[]", {"method", "label", "options"});
+    check_keys(path, node, "methods[]", {"method", "label", "options", "space"});
     if (!node["method"]) plan_error(path, node, "methods[]: 'method' is required");
     m.method = scalar(path, node["method"], "method");
     if (node["label"]) m.label = scalar(path, node["label"], "label");
     m.options = read_options(path, node["options"]);
+    if (node["space"]) {
+      if (!tuning) {
+        plan_error(path, node["space"],
+                   "space: a method's search space needs the plan's 'tune' section (trials)");
+      }
+      m.space = read_search_space(path, node["space"], m.method, m.options, "random");
+    }
   }
   if (m.label.empty()) m.label = m.method;
   const YAML::Node& where = node.IsMap() && node["method"] ? node["method"] : node;
@@ -91,6 +99,19 @@ BenchBudget read_budget(const std::string& path, const YAML::Node& node) {
   return b;
 }
 
+/// A non-empty list of seeds.
+std::vector<uint64_t> read_seeds(const std::string& path, const YAML::Node& node,
+                                 const std::string& what) {
+  if (!node.IsSequence() || node.size() == 0)
+    plan_error(path, node, what + ": expected a non-empty list");
+  std::vector<uint64_t> seeds;
+  for (const auto& s : node) seeds.push_back(number<uint64_t>(path, s, what + "[]"));
+  return seeds;
+}
+
+/// The label of a method's tuned column.
+std::string tuned_label(const std::string& label) { return label + "-tuned"; }
+
 /// The label of a method's cells at a budget: "psg@1-100".
 std::string budget_label(const std::string& label, const BenchBudget& budget) {
   return label + "@" + budget.tag();
@@ -117,14 +138,28 @@ double mean_value(const std::vector<nlohmann::json>& values, const char* key) {
   return values.empty() ? 0.0 : sum / static_cast<double>(values.size());
 }
 
+/// The tuned columns of each scenario ("<label>-tuned"), from the tuning sweeps.
+using TunedColumns = std::map<std::string, std::vector<BenchMethod>>;
+
+/// A scenario's columns: the plan's methods, then their tuned columns.
+std::vector<BenchMethod> scenario_columns(const BenchPlan& plan, const TunedColumns& tuned,
+                                          const std::string& scenario) {
+  std::vector<BenchMethod> columns = plan.methods;
+  if (const auto it = tuned.find(scenario); it != tuned.end()) {
+    columns.insert(columns.end(), it->second.begin(), it->second.end());
+  }
+  return columns;
+}
+
 /// The NeurIPS 2023 challenge score of every method with at least 3 finished seeds, against
 /// the gold retrains of the same seeds (N = that number of seeds).
 void add_forgetting_quality(nlohmann::json& aggregate, const BenchPlan& plan,
-                            const DataBundle& bundle, const fs::path& out, Observer& observer) {
+                            const TunedColumns& tuned, const DataBundle& bundle,
+                            const fs::path& out, Observer& observer) {
   aggregate["forgetting_quality"] = nlohmann::json::object();
   for (const auto& scenario : plan.scenarios) {
     const Split split = make_split(Selection::parse(scenario.forget), bundle, SplitOptions());
-    for (const auto& m : plan.methods) {
+    for (const auto& m : scenario_columns(plan, tuned, scenario.name)) {
       std::vector<std::string> unlearned, retrained;
       std::vector<nlohmann::json> u_values, r_values;
       for (const auto& cell : aggregate["cells"]) {
@@ -157,6 +192,25 @@ void add_forgetting_quality(nlohmann::json& aggregate, const BenchPlan& plan,
 
 }  // namespace
 
+const std::vector<uint64_t>& BenchPlan::seeds_of(const BenchScenario& scenario) const {
+  return scenario.seeds.empty() ? seeds : scenario.seeds;
+}
+
+std::vector<uint64_t> BenchPlan::all_seeds() const {
+  std::vector<uint64_t> all;
+  for (const auto& scenario : scenarios) {
+    for (uint64_t seed : seeds_of(scenario)) {
+      if (std::find(all.begin(), all.end(), seed) == all.end()) all.push_back(seed);
+    }
+  }
+  return all;
+}
+
+bool BenchPlan::budgets_on(uint64_t seed) const {
+  return budget_seeds.empty() ||
+         std::find(budget_seeds.begin(), budget_seeds.end(), seed) != budget_seeds.end();
+}
+
 std::string BenchBudget::tag() const {
   std::string t = text;
   std::replace(t.begin(), t.end(), '/', '-');
@@ -166,8 +220,22 @@ std::string BenchBudget::tag() const {
 BenchPlan read_bench_plan(const std::string& path) {
   const YAML::Node root = load_plan(path, "bench");
   check_keys(path, root, "bench file",
-             {"data", "model", "recipe", "seeds", "scenarios", "methods", "audit", "budgets"});
+             {"data", "model", "recipe", "seeds", "scenarios", "methods", "audit", "budgets",
+              "budget_seeds", "tune"});
   BenchPlan plan;
+  if (const auto& tune = root["tune"]) {
+    check_keys(path, tune, "tune", {"trials", "validation", "seed"});
+    if (!tune["trials"]) plan_error(path, tune, "tune: 'trials' is required");
+    plan.tune.trials = number<int64_t>(path, tune["trials"], "tune.trials");
+    if (plan.tune.trials < 1) plan_error(path, tune["trials"], "tune.trials: expected >= 1");
+    if (tune["validation"]) {
+      plan.tune.validation = number<double>(path, tune["validation"], "tune.validation");
+      if (!(plan.tune.validation > 0 && plan.tune.validation < 0.5)) {
+        plan_error(path, tune["validation"], "tune.validation: expected a share in (0, 0.5)");
+      }
+    }
+    if (tune["seed"]) plan.tune.seed = number<uint64_t>(path, tune["seed"], "tune.seed");
+  }
   if (const auto& budgets = root["budgets"]) {
     if (!budgets.IsSequence()) plan_error(path, budgets, "budgets: expected a list");
     std::set<std::string> seen;
@@ -184,12 +252,9 @@ BenchPlan read_bench_plan(const std::string& path) {
   plan.model.data = plan.data;
   if (root["model"]) read_model_section(path, root["model"], plan.model);
   if (root["recipe"]) read_recipe_section(path, root["recipe"], plan.model.recipe);
-  if (const auto& seeds = root["seeds"]) {
-    if (!seeds.IsSequence() || seeds.size() == 0) {
-      plan_error(path, seeds, "seeds: expected a non-empty list");
-    }
-    plan.seeds.clear();
-    for (const auto& s : seeds) plan.seeds.push_back(number<uint64_t>(path, s, "seeds[]"));
+  if (root["seeds"]) plan.seeds = read_seeds(path, root["seeds"], "seeds");
+  if (root["budget_seeds"]) {
+    plan.budget_seeds = read_seeds(path, root["budget_seeds"], "budget_seeds");
   }
   const auto& scenarios = root["scenarios"];
   if (!scenarios || !scenarios.IsSequence() || scenarios.size() == 0) {
@@ -197,10 +262,11 @@ BenchPlan read_bench_plan(const std::string& path) {
   }
   std::set<std::string> names;
   for (const auto& s : scenarios) {
-    check_keys(path, s, "scenarios[]", {"name", "forget"});
+    check_keys(path, s, "scenarios[]", {"name", "forget", "seeds"});
     if (!s["name"] || !s["forget"]) plan_error(path, s, "scenarios[]: 'name' and 'forget' needed");
     BenchScenario scenario{scalar(path, s["name"], "name"), scalar(path, s["forget"], "forget"),
                            s["forget"].Mark().line + 1};
+    if (s["seeds"]) scenario.seeds = read_seeds(path, s["seeds"], "scenarios[].seeds");
     check_name(path, s["name"], scenario.name, "scenario name");
     if (!names.insert(scenario.name).second) {
       plan_error(path, s["name"], "scenario '" + scenario.name + "' appears twice");
@@ -218,10 +284,15 @@ BenchPlan read_bench_plan(const std::string& path) {
   }
   std::set<std::string> labels;
   for (const auto& m : methods) {
-    BenchMethod method = read_method(path, m);
+    BenchMethod method = read_method(path, m, plan.tune.trials > 0);
     if (!labels.insert(method.label).second) {
       plan_error(path, m,
                  "method label '" + method.label + "' appears twice; give one of them a 'label'");
+    }
+    if (!method.space.empty() && !labels.insert(tuned_label(method.label)).second) {
+      plan_error(path, m,
+                 "method label '" + tuned_label(method.label) +
+                     "' is taken: the tuned column of '" + method.label + "' needs it");
     }
     plan.methods.push_back(method);
   }
@@ -270,7 +341,7 @@ std::vector<std::string> make_references(const BenchPlan& plan, const DataBundle
                                          const PlanFolder& folder, const BenchFiles& files,
                                          const RunContext& context, Observer& observer) {
   std::vector<std::string> references;
-  for (uint64_t seed : plan.seeds) {
+  for (uint64_t seed : plan.all_seeds()) {
     const RunContext ctx = RunContext(context).seed(seed);
     const std::string original = files.original(seed);
     references.push_back("models/original-" + seed_tag(seed) + ".pt");
@@ -281,6 +352,8 @@ std::vector<std::string> make_references(const BenchPlan& plan, const DataBundle
       ensure_original(train, bundle, original, ctx);
     }
     for (const auto& scenario : plan.scenarios) {
+      const auto& seeds = plan.seeds_of(scenario);
+      if (std::find(seeds.begin(), seeds.end(), seed) == seeds.end()) continue;
       const std::string retrain = files.retrain(scenario.name, seed);
       references.push_back("models/" + retrain_stem(scenario.name, seed) + ".pt");
       // Its result too: the training time that the time budgets are shares of.
@@ -313,13 +386,78 @@ double retrain_seconds(const BenchFiles& files, const std::string& scenario, uin
   return summary["train_time_s"].get<double>();
 }
 
-/// Every method but retrain (the reference the budgets are shares of) runs at each budget.
-bool runs_at_budgets(const BenchMethod& m) { return m.method != "retrain"; }
+/// The tuning of every method with a space, per scenario: a random search of plan.tune.trials
+/// settings in DIR/tune/<scenario>/<label>/ (a sweep on a validation split; the validation
+/// original and each scenario's retrain are shared in DIR/tune/models/), and the lowest
+/// validation Avg-gap as the tuned column. `record` gets each choice, or why there is none.
+TunedColumns tune_methods(const BenchPlan& plan, const fs::path& out, Deadline stop_by,
+                          const RunContext& context, Observer& observer, nlohmann::json& record) {
+  TunedColumns tuned;
+  record = nlohmann::json::object();
+  if (plan.tune.trials == 0) return tuned;
+  for (const auto& scenario : plan.scenarios) {
+    for (const auto& m : plan.methods) {
+      if (m.space.empty()) continue;
+      observer.message(detail::concat("bench: tuning ", m.label, " on ", scenario.name, " (",
+                                      plan.tune.trials, " settings on the validation split)"));
+      SweepPlan sweep;
+      sweep.data = plan.data;
+      sweep.model = plan.model;
+      sweep.seed = plan.tune.seed;
+      sweep.forget = scenario.forget;
+      sweep.validation = plan.tune.validation;
+      sweep.method = m.method;
+      sweep.fixed = m.options;
+      sweep.search = "random";
+      sweep.trials = plan.tune.trials;
+      sweep.space = m.space;
+      sweep.audit = false;  // chosen on Avg-gap; the audits judge the chosen setting
+      SweepJob job;
+      job.out = (out / "tune" / scenario.name / m.label).string();
+      job.html = false;
+      job.original = (out / "tune" / "models" / "original.pt").string();
+      job.retrain = (out / "tune" / "models" / ("retrain-" + scenario.name + ".pt")).string();
+      job.stop_by = stop_by;
+      const nlohmann::json summary = run_sweep(sweep, job, context, observer);
+      const auto chosen = summary["chosen"]["match-retrain"];
+      nlohmann::json entry = {{"trials", plan.tune.trials}, {"failed", summary["failed"]}};
+      if (summary.value("left", 0) > 0) {
+        // A choice among some of the settings is not the equal tuning the plan asks for.
+        entry["error"] = detail::concat("tuning not finished (", summary["left"].get<int64_t>(),
+                                        " settings left by --stop-after)");
+      } else if (chosen.is_null()) {
+        entry["error"] = "no setting finished";
+      } else {
+        entry["chosen"] = chosen;
+        tuned[scenario.name].push_back(
+            {tuned_label(m.label), m.method, chosen["options"].get<OptionValues>(), {}});
+      }
+      record[scenario.name][m.label] = entry;
+    }
+  }
+  return tuned;
+}
 
-/// Every cell (seed x scenario x method, then x budget) not yet finished, shared out in a
+/// The columns that run at each budget: every method's tuned column where it has one, else the
+/// method itself; never the retrain, the reference the budgets are shares of.
+std::vector<BenchMethod> budget_columns(const BenchPlan& plan, const TunedColumns& tuned,
+                                        const std::string& scenario) {
+  std::set<std::string> tuned_labels;
+  if (const auto it = tuned.find(scenario); it != tuned.end()) {
+    for (const auto& t : it->second) tuned_labels.insert(t.label);
+  }
+  std::vector<BenchMethod> columns;
+  for (const auto& m : scenario_columns(plan, tuned, scenario)) {
+    if (m.method != "retrain" && !tuned_labels.count(tuned_label(m.label))) columns.push_back(m);
+  }
+  return columns;
+}
+
+/// Every cell (seed x scenario x column, then x budget) not yet finished, shared out in a
 /// distributed bench.
-CellTally run_bench_cells(const BenchPlan& plan, const DataBundle& bundle, const BenchFiles& files,
-                          dist::GlooGroup* group, const RunContext& context, Observer& observer) {
+CellTally run_bench_cells(const BenchPlan& plan, const TunedColumns& tuned,
+                          const DataBundle& bundle, const BenchFiles& files, dist::GlooGroup* group,
+                          Deadline stop_by, const RunContext& context, Observer& observer) {
   struct Cell {
     uint64_t seed;
     const BenchScenario* scenario;
@@ -331,18 +469,27 @@ CellTally run_bench_cells(const BenchPlan& plan, const DataBundle& bundle, const
     }
     std::string note() const { return scenario->name + "/" + label() + "/" + seed_tag(seed); }
   };
+  // The columns outlive the cells that point into them.
+  std::map<std::string, std::vector<BenchMethod>> columns, at_budgets;
+  for (const auto& scenario : plan.scenarios) {
+    columns[scenario.name] = scenario_columns(plan, tuned, scenario.name);
+    at_budgets[scenario.name] = budget_columns(plan, tuned, scenario.name);
+  }
   std::vector<Cell> cells;
-  for (uint64_t seed : plan.seeds) {
-    for (const auto& scenario : plan.scenarios) {
-      for (const auto& m : plan.methods) cells.push_back({seed, &scenario, &m, nullptr, 0});
+  for (const auto& scenario : plan.scenarios) {
+    for (uint64_t seed : plan.seeds_of(scenario)) {
+      for (const auto& m : columns[scenario.name]) {
+        cells.push_back({seed, &scenario, &m, nullptr, 0});
+      }
     }
   }
   for (const auto& budget : plan.budgets) {
-    for (uint64_t seed : plan.seeds) {
-      for (const auto& scenario : plan.scenarios) {
+    for (const auto& scenario : plan.scenarios) {
+      for (uint64_t seed : plan.seeds_of(scenario)) {
+        if (!plan.budgets_on(seed)) continue;
         const double seconds = budget.share * retrain_seconds(files, scenario.name, seed);
-        for (const auto& m : plan.methods) {
-          if (runs_at_budgets(m)) cells.push_back({seed, &scenario, &m, &budget, seconds});
+        for (const auto& m : at_budgets[scenario.name]) {
+          cells.push_back({seed, &scenario, &m, &budget, seconds});
         }
       }
     }
@@ -363,6 +510,7 @@ CellTally run_bench_cells(const BenchPlan& plan, const DataBundle& bundle, const
   };
   work.label = [&](size_t i) { return cells[i].note(); };
   work.context = [&](size_t i) { return RunContext(context).seed(cells[i].seed); };
+  work.stop_by = stop_by;
   return run_cells(work, bundle, group, files.out, observer);
 }
 
@@ -501,7 +649,11 @@ void write_results(const nlohmann::json& aggregate, const fs::path& out, bool ht
 }  // namespace
 
 nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Observer& observer) {
+  const auto start = std::chrono::steady_clock::now();
   const BenchPlan plan = read_bench_plan(job.plan);  // every check before any work
+  UNLEARN_CHECK_AS(UsageError, !job.group || plan.tune.trials == 0, job.plan,
+                   ": tune: the tuning sweeps run in one process; run the bench once without "
+                   "launch (or with -n 1), then resume it with launch");
   const PlanFolder folder(job);
   const BenchFiles files{folder.path()};
   const DataBundle bundle = load_data(plan.data);
@@ -511,47 +663,59 @@ nlohmann::json run_bench_job(const BenchJob& job, const RunContext& context, Obs
                                   " seeds -> ", files.out.string()));
   const auto references = make_references(plan, bundle, folder, files, context, observer);
   if (job.group) dist::share_files(*job.group, "bench-models", files.out, references);
-  const CellTally tally = run_bench_cells(plan, bundle, files, job.group, context, observer);
+  nlohmann::json tuning;
+  const TunedColumns tuned = tune_methods(plan, files.out, job.stop_by, context, observer, tuning);
+  const CellTally tally =
+      run_bench_cells(plan, tuned, bundle, files, job.group, job.stop_by, context, observer);
   if (!folder.writes()) return nlohmann::json::object();  // rank 0 writes the aggregate
 
   // Aggregate everything on disk, including cells finished by earlier runs.
   nlohmann::json aggregate;
   aggregate["plan_file"] = job.plan;
   aggregate["data"] = plan.data;
-  aggregate["seeds"] = plan.seeds;
+  aggregate["seeds"] = plan.all_seeds();
   aggregate["env"] = env_entry(configure_threads(context.threads()), context.seed(),
                                context.device().str(), precision_name(context.precision()));
   aggregate["cells"] = nlohmann::json::array();
   aggregate["references"] = nlohmann::json::array();
   for (const auto& scenario : plan.scenarios) {
-    for (uint64_t seed : plan.seeds) {
+    for (uint64_t seed : plan.seeds_of(scenario)) {
       add_reference_rows(aggregate, plan, scenario.name, seed, files);
     }
-    for (const auto& m : plan.methods) {
-      for (uint64_t seed : plan.seeds) {
+    for (const auto& m : scenario_columns(plan, tuned, scenario.name)) {
+      for (uint64_t seed : plan.seeds_of(scenario)) {
         aggregate["cells"].push_back(cell_row(scenario.name, m, seed, files));
       }
     }
     for (const auto& budget : plan.budgets) {
-      for (const auto& m : plan.methods) {
-        if (!runs_at_budgets(m)) continue;
-        for (uint64_t seed : plan.seeds) {
+      for (const auto& m : budget_columns(plan, tuned, scenario.name)) {
+        for (uint64_t seed : plan.seeds_of(scenario)) {
+          if (!plan.budgets_on(seed)) continue;
           aggregate["cells"].push_back(cell_row(scenario.name, m, seed, files, &budget));
         }
       }
     }
   }
+  if (plan.tune.trials > 0) aggregate["tuning"] = tuning;
   if (!plan.budgets.empty()) {
     aggregate["budgets"] = nlohmann::json::array();
     for (const auto& b : plan.budgets) aggregate["budgets"].push_back(b.text);
   }
-  add_forgetting_quality(aggregate, plan, bundle, files.out, observer);
+  add_forgetting_quality(aggregate, plan, tuned, bundle, files.out, observer);
   aggregate["time_front"] = nlohmann::json::object();
   for (const auto& scenario : plan.scenarios) {
     aggregate["time_front"][scenario.name] = time_avg_gap_front(aggregate, scenario.name);
   }
   aggregate["ran"] = tally.ran;
   aggregate["failed"] = tally.failed;
+  aggregate["left"] = tally.left;
+  // Wall time: this run's, and that of every run that made these results (a resumed bench adds
+  // to the total it found).
+  const auto before = read_json_or_null((files.out / "results.json").string());
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  aggregate["wall_s"] = wall;
+  aggregate["wall_s_total"] = wall + (before.is_object() ? before.value("wall_s_total", 0.0) : 0.0);
   write_results(aggregate, files.out, job.html);
   return aggregate;
 }

@@ -77,7 +77,8 @@ struct ScenarioRows {
   std::string cell(const std::string& label, const std::string& m) const {
     const auto row = values.find(label);
     if (row == values.end() || !row->second.count(m)) return "-";
-    return format_stats(stats_of(row->second.at(m)), m.find("time_s") != std::string::npos ? 1 : 2);
+    const int decimals = m == "steps" ? 0 : m.find("time_s") != std::string::npos ? 1 : 2;
+    return format_stats(stats_of(row->second.at(m)), decimals);
   }
   bool has_test_part() const {
     for (const auto& [label, v] : values) {
@@ -260,6 +261,34 @@ void time_front_line(std::ostringstream& md, const nlohmann::json& aggregate,
   md << ".\n";
 }
 
+/// Each tuned method's chosen setting and its validation Avg-gap.
+void tuning_lines(std::ostringstream& md, const nlohmann::json& aggregate,
+                  const std::string& scenario) {
+  const auto tuning = aggregate.value("tuning", nlohmann::json::object());
+  if (!tuning.contains(scenario)) return;
+  md << "\nTuning: each `-tuned` column is the lowest validation Avg-gap of a random search over "
+        "its method's space (docs/methods), the same number of settings for every method, on a "
+        "validation split of the training rows; the test set was not read.\n\n";
+  for (const auto& [label, t] : tuning[scenario].items()) {
+    md << "- " << label << " (" << t.value("trials", 0) << " settings";
+    if (t.value("failed", 0) > 0) md << ", " << t["failed"].get<int64_t>() << " failed";
+    md << "): ";
+    if (!t.contains("chosen")) {
+      md << t.value("error", std::string("no setting")) << "\n";
+      continue;
+    }
+    bool first = true;
+    for (const auto& [flag, value] : t["chosen"]["options"].items()) {
+      md << (first ? "" : ", ") << "`--" << flag << " " << value.get<std::string>() << "`";
+      first = false;
+    }
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "; validation Avg-gap %.2f\n",
+                  t["chosen"]["values"].value("avg_gap", NAN));
+    md << buf;
+  }
+}
+
 void forgetting_quality_line(std::ostringstream& md, const nlohmann::json& aggregate,
                              const std::string& scenario) {
   const auto fq = aggregate.value("forgetting_quality", nlohmann::json::object());
@@ -318,7 +347,18 @@ std::string bench_markdown(const nlohmann::json& aggregate) {
      << "Data `" << aggregate.value("data", "") << "`, " << n_seeds << " seed(s), "
      << aggregate["env"].value("threads", 0) << " threads, LibTorch "
      << aggregate["env"].value("torch_version", "") << ". Values are mean ± sample std over the "
-     << "seeds; times are wall seconds of the unlearning run alone.\n";
+     << "seeds; times are wall seconds of the unlearning run alone.";
+  if (aggregate.contains("wall_s_total")) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, " The bench took %.0f s of wall time (%.0f s in its last run).",
+                  aggregate["wall_s_total"].get<double>(), aggregate["wall_s"].get<double>());
+    md << buf;
+  }
+  if (aggregate.value("left", 0) > 0) {
+    md << " **" << aggregate["left"].get<int64_t>()
+       << " cells are not run yet** (--stop-after): run the same command again.";
+  }
+  md << "\n";
   std::vector<std::string> scenarios;
   for (const auto& c : aggregate["cells"]) {
     const std::string s = c["scenario"];
@@ -331,6 +371,7 @@ std::string bench_markdown(const nlohmann::json& aggregate) {
     depth_table(md, rows);
     suppress_line(md, rows);
     forgetting_quality_line(md, aggregate, scenario);
+    tuning_lines(md, aggregate, scenario);
     budget_tables(md, aggregate, scenario);
     time_front_line(md, aggregate, scenario);
   }

@@ -1,5 +1,6 @@
 #include "cells.h"
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
@@ -17,8 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// Creates `dir` and dir/models and copies the plan file to dir/plan.yaml (the plan as last
-/// run); throws IoError naming --out and the folder when it cannot.
+/// Creates `dir` and dir/models and copies the plan file, when there is one, to dir/plan.yaml
+/// (the plan as last run); throws IoError naming --out and the folder when it cannot.
 void create_output_folder(const fs::path& dir, const std::string& plan) {
   std::error_code ec;
   fs::create_directories(dir / "models", ec);
@@ -26,6 +27,7 @@ void create_output_folder(const fs::path& dir, const std::string& plan) {
     throw IoError(
         detail::concat("--out: cannot create the folder '", dir.string(), "': ", ec.message()));
   }
+  if (plan.empty()) return;  // a plan made in memory (the bench's tuning sweeps)
   std::ifstream in(plan);
   std::stringstream text;
   text << in.rdbuf();
@@ -186,6 +188,11 @@ CellTally run_cells(const CellList& cells, const DataBundle& bundle, dist::GlooG
   }
   observer.begin(cells.name, static_cast<int64_t>(cells.count));
   for (size_t i = 0; i < cells.count; ++i) {
+    if (cells.stop_by && std::chrono::steady_clock::now() >= *cells.stop_by &&
+        !is_done(cells.job(i), cells.folder(i))) {
+      ++tally.left;
+      continue;
+    }
     const Outcome outcome =
         run_cell(cells.job(i), cells.folder(i), bundle, cells.context(i), observer, note(i));
     if (outcome != Outcome::kSkipped) ++tally.ran;

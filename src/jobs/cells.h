@@ -23,8 +23,8 @@ class GlooGroup;
 namespace unlearn::cells {
 
 /// The folder a bench or sweep works in: `run.out` on rank 0 or alone (created, with dir/models
-/// and the plan copied to dir/plan.yaml); other ranks work in a scratch folder that receives the
-/// models rank 0 made, and write nothing of their own.
+/// and the plan, when `run.plan` names one, copied to dir/plan.yaml); other ranks work in a scratch
+/// folder that receives the models rank 0 made, and write nothing of their own.
 class PlanFolder {
  public:
   explicit PlanFolder(const PlanRun& run);
@@ -81,12 +81,16 @@ struct CellList {
   std::function<std::filesystem::path(size_t)> folder;
   std::function<std::string(size_t)> label;
   std::function<RunContext(size_t)> context;
+  /// No cell starts after this (PlanRun::stop_by); one process only.
+  Deadline stop_by;
 };
 
-/// What run_cells did: cells run now, and of those the failed ones.
+/// What run_cells did: cells run now, and of those the failed ones; and the unfinished cells
+/// left for a later run by `stop_by`.
 struct CellTally {
   int64_t ran = 0;
   int64_t failed = 0;
+  int64_t left = 0;
 };
 
 /// Runs every unfinished cell, in one process, or with `group` shared out among its ranks

@@ -8,11 +8,13 @@
 #include <initializer_list>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "unlearn/core/choices.h"
 #include "unlearn/core/error.h"
 #include "unlearn/core/limits.h"
 #include "unlearn/jobs/jobs.h"
+#include "unlearn/jobs/sweep.h"
 #include "unlearn/methods/option_table.h"
 
 namespace unlearn::plan {
@@ -142,5 +144,13 @@ inline YAML::Node load_plan(const std::string& path, const std::string& what) {
     throw UsageError(detail::concat(path, ":", e.mark.line + 1, ": ", e.msg));
   }
 }
+
+/// A search space (sweep `space:`, a bench method's `space:`): option -> a list of values, one
+/// value, or {uniform|log-uniform|int-uniform: [low, high]} (random search only). Every listed
+/// value and both ends of every range are checked against `method` with `fixed`; errors are
+/// UsageErrors naming the file and line. Defined in sweep.cpp.
+std::vector<SweepParam> read_search_space(const std::string& path, const YAML::Node& space,
+                                          const std::string& method, const OptionValues& fixed,
+                                          const std::string& search);
 
 }  // namespace unlearn::plan

@@ -84,6 +84,39 @@ std::pair<double, double> suppress_axes(const nlohmann::json& v) {
 
 }  // namespace
 
+std::vector<SweepParam> plan::read_search_space(const std::string& path, const YAML::Node& space,
+                                                const std::string& method,
+                                                const OptionValues& fixed,
+                                                const std::string& search) {
+  if (!space.IsMap() || space.size() == 0) {
+    plan_error(path, space, "space: expected a mapping of option: values");
+  }
+  std::vector<SweepParam> params;
+  for (const auto& kv : space) {
+    const std::string flag = kv.first.as<std::string>();
+    SweepParam p = read_param(path, flag, kv.second);
+    if (search == "grid" && p.values.empty()) {
+      plan_error(path, kv.second, "space." + flag + ": a grid needs a list of values");
+    }
+    // Every value must be one the method accepts: checked now, before any training.
+    const std::vector<std::string> probes =
+        p.values.empty() ? std::vector<std::string>{format_value(p.low, p.law == "int-uniform"),
+                                                    format_value(p.high, p.law == "int-uniform")}
+                         : p.values;
+    for (const auto& value : probes) {
+      OptionValues values = fixed;
+      values[flag] = value;
+      try {
+        make_method(method, values);
+      } catch (const Error& e) {  // names the plan file and line
+        plan_error(path, kv.first, detail::concat("method '", method, "': ", e.what()));
+      }
+    }
+    params.push_back(p);
+  }
+  return params;
+}
+
 SweepPlan read_sweep_plan(const std::string& path) {
   const YAML::Node root = load_plan(path, "sweep");
   check_keys(path, root, "sweep file",
@@ -128,31 +161,8 @@ SweepPlan read_sweep_plan(const std::string& path) {
         number<double>(path, root["suppress_tolerance"], "suppress_tolerance");
   }
   const YAML::Node& space = root["space"];
-  if (!space || !space.IsMap() || space.size() == 0) {
-    plan_error(path, space ? space : root, "space: expected a mapping of option: values");
-  }
-  for (const auto& kv : space) {
-    const std::string flag = kv.first.as<std::string>();
-    SweepParam p = read_param(path, flag, kv.second);
-    if (plan.search == "grid" && p.values.empty()) {
-      plan_error(path, kv.second, "space." + flag + ": a grid needs a list of values");
-    }
-    // Every value must be one the method accepts: checked now, before any training.
-    const std::vector<std::string> probes =
-        p.values.empty() ? std::vector<std::string>{format_value(p.low, p.law == "int-uniform"),
-                                                    format_value(p.high, p.law == "int-uniform")}
-                         : p.values;
-    for (const auto& value : probes) {
-      OptionValues values = plan.fixed;
-      values[flag] = value;
-      try {
-        make_method(plan.method, values);
-      } catch (const Error& e) {  // names the plan file and line
-        plan_error(path, kv.first, detail::concat("method '", plan.method, "': ", e.what()));
-      }
-    }
-    plan.space.push_back(p);
-  }
+  if (!space) plan_error(path, root, "space: expected a mapping of option: values");
+  plan.space = plan::read_search_space(path, space, plan.method, plan.fixed, plan.search);
   try {
     make_method(plan.method, plan.fixed);
   } catch (const Error& e) {  // names the plan file and line
@@ -230,12 +240,11 @@ void check_forget(const SweepPlan& plan, const DataBundle& bundle, const std::st
 
 /// The validation original and retrain, when missing (rank 0 alone in a distributed sweep).
 void make_references(const SweepPlan& plan, const DataBundle& bundle, const PlanFolder& folder,
-                     const std::string& data_label, const RunContext& ctx, Observer& observer) {
-  const fs::path& out = folder.path();
-  const std::string original = (out / "models" / "original.pt").string();
-  const std::string retrain = (out / "models" / "retrain.pt").string();
+                     const std::string& data_label, const std::string& original,
+                     const std::string& retrain, const RunContext& ctx, Observer& observer) {
   if (folder.writes() && !fs::exists(original)) {
     observer.message("sweep: training the original without the validation split");
+    fs::create_directories(fs::path(original).parent_path());
     TrainJob train = plan.model;
     train.data = data_label;
     train.recipe.seed(plan.seed);
@@ -243,8 +252,9 @@ void make_references(const SweepPlan& plan, const DataBundle& bundle, const Plan
   }
   if (folder.writes() && !fs::exists(retrain)) {
     observer.message("sweep: training the retrain without the validation split");
+    fs::create_directories(fs::path(retrain).parent_path());
     ensure_retrain(original, data_label, plan.forget, bundle, retrain,
-                   (out / "models" / "retrain.json").string(), ctx);
+                   fs::path(retrain).replace_extension(".json").string(), ctx);
   }
 }
 
@@ -362,7 +372,13 @@ void write_sweep_files(const nlohmann::json& summary, const SweepPlan& plan, con
 }  // namespace
 
 nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Observer& observer) {
-  const SweepPlan plan = read_sweep_plan(job.plan);
+  return run_sweep(read_sweep_plan(job.plan), job, context, observer);
+}
+
+nlohmann::json run_sweep(const SweepPlan& plan, const SweepJob& job, const RunContext& context,
+                         Observer& observer) {
+  UNLEARN_CHECK_AS(UsageError, !job.group || job.original.empty(),
+                   "sweep: shared reference models need a single process");
   const std::vector<OptionValues> trials = sweep_trials(plan);
   const PlanFolder folder(job);
   const fs::path& out = folder.path();
@@ -370,12 +386,14 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
   check_forget(plan, bundle, job.plan);
   const std::string data_label = plan.data + " (validation split)";
   const RunContext ctx = RunContext(context).seed(plan.seed);
-  make_references(plan, bundle, folder, data_label, ctx, observer);
+  const std::string original =
+      job.original.empty() ? (out / "models" / "original.pt").string() : job.original;
+  const std::string retrain =
+      job.retrain.empty() ? (out / "models" / "retrain.pt").string() : job.retrain;
+  make_references(plan, bundle, folder, data_label, original, retrain, ctx, observer);
   if (job.group) {
     dist::share_files(*job.group, "sweep-models", out, {"models/original.pt", "models/retrain.pt"});
   }
-  const std::string original = (out / "models" / "original.pt").string();
-  const std::string retrain = (out / "models" / "retrain.pt").string();
   CellList work;
   work.name = "sweep";
   work.count = trials.size();
@@ -385,6 +403,7 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
   work.folder = [&](size_t i) { return out / "trials" / trial_name(i); };
   work.label = trial_name;
   work.context = [&](size_t) { return ctx; };
+  work.stop_by = job.stop_by;
   const CellTally tally = run_cells(work, bundle, job.group, out, observer);
   if (!folder.writes()) return nlohmann::json::object();  // rank 0 writes the summary
 
@@ -399,7 +418,8 @@ nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Obs
                              context.device().str(), precision_name(context.precision()));
   summary["ran"] = tally.ran;
   summary["failed"] = tally.failed;
-  const auto gold = read_json_or_null((out / "models" / "retrain.json").string());
+  summary["left"] = tally.left;
+  const auto gold = read_json_or_null(fs::path(retrain).replace_extension(".json").string());
   summary["retrain"] = gold.is_null() ? nlohmann::json::object() : row_values(gold, "unlearned");
   const TrialRows t = collect_trials(trials, out);
   summary["trials"] = t.rows;

@@ -73,25 +73,43 @@ printf 'audit: maybe\nmethods: [psg]\nscenarios: [{name: a, forget: "class == 0"
 expect_exit 2 "audit not a boolean" -- "$UNLEARN" bench bad5.yaml --out bad5
 expect_stderr "audit not a boolean" "bad5.yaml:1"
 expect_stderr "audit not a boolean" "expected true or false"
-# Time budgets: every method but the retrain again at shares of the retrain's training time.
+# Equal tuning and time budgets: finetune gets a random search of 2 settings on a validation
+# split and runs tuned beside its defaults; the best setting of every method but the retrain runs
+# again at shares of the retrain's training time.
 cat >budget.yaml <<YAML
 data: $DATA
 model: {arch: small-cnn, width: 0.5}
 recipe: {epochs: 3, batch: 16, lr: 0.05}
 audit: false
+tune: {trials: 2}
 budgets: [1/10, 0.5]
 scenarios:
   - {name: class0, forget: "class == 0"}
 methods:
   - retrain
   - {method: psg, options: {lr: 0.05, passes: 2, batch: 8}}
-  - {method: finetune, options: {epochs: 2}}
+  - {method: finetune, options: {epochs: 2}, space: {lr: {log-uniform: [0.001, 0.1]}}}
 YAML
 expect_exit 0 "bench budgets" -- "$UNLEARN" bench budget.yaml --out budget --quiet
-for f in cells/class0/psg@1-10/s0/result.json cells/class0/finetune@0.5/s0/result.json; do
+for f in tune/class0/finetune/sweep.json tune/class0/finetune/trials/t001/result.json \
+  tune/models/original.pt tune/models/retrain-class0.pt cells/class0/finetune-tuned/s0/result.json \
+  cells/class0/psg@1-10/s0/result.json cells/class0/finetune-tuned@0.5/s0/result.json; do
   [ -f "budget/$f" ] || fail "bench budgets did not write budget/$f"
 done
+[ -e budget/tune/class0/finetune/trials/t002 ] && fail "tune.trials 2 ran a third setting"
 [ -e budget/cells/class0/retrain@1-10 ] && fail "the retrain is the reference, not run at a budget"
+[ -e budget/cells/class0/finetune@1-10 ] && fail "a tuned method runs its tuned setting at budgets"
+grep -q 'finetune-tuned' budget/results.md && grep -q '^- finetune (2 settings): `--epochs 2`, `--lr ' \
+  budget/results.md || fail "results.md lacks the tuned column and its chosen setting"
+grep -q 'The bench took [0-9]* s of wall time' budget/results.md || fail "results.md lacks the wall time"
+# --stop-after: the references are made, no cell starts after the time, and a rerun finishes.
+sed 's/budgets: \[1\/10, 0.5\]/budgets: [1\/10]/' budget.yaml >stop.yaml
+expect_exit 0 "bench --stop-after" -- "$UNLEARN" bench stop.yaml --out stop --stop-after 0.0001
+grep -q 'left by --stop-after' out.txt || fail "--stop-after: the output should say cells are left"
+grep -q 'are not run yet' stop/results.md || fail "--stop-after: results.md should say cells are left"
+[ -e stop/cells/class0/psg/s0/result.json ] && fail "--stop-after: no cell should have started"
+expect_exit 0 "bench after --stop-after" -- "$UNLEARN" bench stop.yaml --out stop --quiet
+[ -f stop/cells/class0/psg@1-10/s0/result.json ] || fail "the rerun should finish the cells left"
 grep -q '"time_budget"' budget/cells/class0/psg@1-10/s0/result.json ||
   fail "a budget cell's result lacks time_budget"
 grep -q '### Budget 1/10' budget/results.md && grep -q '### Budget 0.5' budget/results.md ||
@@ -103,6 +121,9 @@ grep -q '"time_front"' budget/results.json || fail "results.json lacks time_fron
 grep -q 'id="chart-time"' budget/report.html || fail "the report lacks the time chart"
 expect_exit 0 "bench budgets resume" -- "$UNLEARN" bench budget.yaml --out budget
 grep -q '0 cells run now' out.txt || fail "a finished budget bench should run no cell again"
+printf 'methods: [{method: psg, space: {lr: [0.1]}}]\nscenarios: [{name: a, forget: "class == 0"}]\n' >bad8.yaml
+expect_exit 2 "space without tune" -- "$UNLEARN" bench bad8.yaml --out bad8
+expect_stderr "space without tune" "needs the plan's 'tune' section"
 printf 'budgets: [2]\nmethods: [psg]\nscenarios: [{name: a, forget: "class == 0"}]\n' >bad6.yaml
 expect_exit 2 "budget above 1" -- "$UNLEARN" bench bad6.yaml --out bad6
 expect_stderr "budget above 1" "bad6.yaml:1"

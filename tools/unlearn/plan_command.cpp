@@ -1,5 +1,6 @@
 #include "plan_command.h"
 
+#include <chrono>
 #include <cstdio>
 
 #include "console.h"
@@ -17,6 +18,12 @@ CLI::App* add_plan_command(CLI::App& app, const PlanCommand& command,
   add_common_options(sub, *common);
   auto no_report = std::make_shared<bool>(false);
   sub->add_flag("--no-report", *no_report, "write no HTML report (report.html in --out)");
+  auto stop_after = std::make_shared<double>(0);
+  sub->add_option("--stop-after", *stop_after,
+                  "start no " + command.units.substr(0, command.units.size() - 1) +
+                      " after this many minutes; the rest run when the same command is run "
+                      "again (default 0: run them all)")
+      ->check(CLI::NonNegativeNumber);
   auto dist_options = std::make_shared<dist::DistOptions>();
   add_dist_options(sub, *dist_options, /*sync_bn=*/false);
   sub->callback([=] {
@@ -24,6 +31,11 @@ CLI::App* add_plan_command(CLI::App& app, const PlanCommand& command,
                 [&](const RunContext& context, dist::GlooGroup* group) {
                   run->group = group;
                   run->html = !*no_report;
+                  if (*stop_after > 0) {
+                    run->stop_by = std::chrono::steady_clock::now() +
+                                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                       std::chrono::duration<double>(*stop_after * 60));
+                  }
                   ConsoleObserver observer(common->quiet);
                   const nlohmann::json summary = job(context, observer);
                   if (common->quiet) return;
@@ -32,6 +44,10 @@ CLI::App* add_plan_command(CLI::App& app, const PlanCommand& command,
                               summary["ran"].get<int>(), command.units.c_str(),
                               summary["failed"].get<int>(), run->out.c_str(),
                               command.files.c_str());
+                  if (summary.value("left", 0) > 0) {
+                    std::printf("%d %s left by --stop-after: run the same command again\n",
+                                summary["left"].get<int>(), command.units.c_str());
+                  }
                 });
   });
   return sub;

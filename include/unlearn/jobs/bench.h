@@ -11,6 +11,7 @@
 #include "unlearn/core/observer.h"
 #include "unlearn/jobs/jobs.h"
 #include "unlearn/jobs/plan_run.h"
+#include "unlearn/jobs/sweep.h"
 #include "unlearn/methods/option_table.h"
 
 namespace unlearn {
@@ -20,13 +21,27 @@ struct BenchScenario {
   std::string name;
   std::string forget;
   int line = 0;  // in the bench file, for messages
+  /// Its own seeds (`seeds:` in the scenario), fewer for a costly scenario; empty: the plan's.
+  std::vector<uint64_t> seeds;
 };
 
-/// One method column: its label in the tables, the registry name and its option values.
+/// One method column: its label in the tables, the registry name and its option values, and
+/// the space its tuning searches (empty: not tuned).
 struct BenchMethod {
   std::string label;
   std::string method;
   OptionValues options;
+  std::vector<SweepParam> space;
+};
+
+/// Equal tuning (`tune:` in the plan): per scenario, every method with a `space` gets a random
+/// search of the same number of settings, judged on a validation split carved from the training
+/// rows (as `unlearn sweep`); its lowest validation Avg-gap runs as "<label>-tuned" beside the
+/// defaults. trials 0: no tuning.
+struct BenchTuning {
+  int64_t trials = 0;
+  double validation = 0.1;
+  uint64_t seed = 0;
 };
 
 /// A time budget: a share of the retrain's training time, as written in the plan ("1/100").
@@ -47,8 +62,20 @@ struct BenchPlan {
   std::vector<BenchMethod> methods;
   /// Run the depth audits in every cell (`audit: false` in the plan turns them off).
   bool audit = true;
-  /// Every method but retrain also runs at each of these budgets (forget --time-budget).
+  /// Every method but retrain also runs at each of these budgets (forget --time-budget); with
+  /// tuning, only the tuned columns do.
   std::vector<BenchBudget> budgets;
+  /// The seeds the budget cells run on (`budget_seeds:`); empty: every seed of the scenario.
+  std::vector<uint64_t> budget_seeds;
+  BenchTuning tune;
+
+ public:
+  /// `scenario`'s seeds: its own, or the plan's.
+  const std::vector<uint64_t>& seeds_of(const BenchScenario& scenario) const;
+  /// Every seed some scenario runs, in first-seen order (one original each).
+  std::vector<uint64_t> all_seeds() const;
+  /// Whether the budget cells run on `seed`.
+  bool budgets_on(uint64_t seed) const;
 };
 
 /// Reads and checks a bench file before any work: unknown keys, methods and options, bad

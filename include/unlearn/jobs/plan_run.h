@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "unlearn/core/context.h"
+
 namespace unlearn::dist {
 class GlooGroup;
 }
@@ -17,6 +19,9 @@ struct PlanRun {
   /// to the group's ranks through its store; rank 0 writes every file. Null: one process.
   dist::GlooGroup* group = nullptr;
   bool html = true;  // also write report.html there (include/unlearn/report/html_report.h)
+  /// --stop-after: no cell starts after this time; the ones left run when the plan is resumed.
+  /// One process only (a distributed run ignores it).
+  Deadline stop_by;
 };
 
 }  // namespace unlearn

@@ -58,10 +58,19 @@ DataBundle carve_validation(const DataBundle& bundle, double fraction, uint64_t 
 struct SweepJob : PlanRun {
   /// Then compose the best-retaining and the best-forgetting trial (docs/compose.md).
   bool compose = false;
+  /// Where the validation original and retrain are kept (made when missing; the retrain's
+  /// result beside it as .json); empty: out/models/. The bench's tuning shares them among the
+  /// sweeps of its methods. One process only.
+  std::string original, retrain;
 };
 
 /// Runs every trial not yet in `job.out`; writes sweep.csv, sweep.json and sweep.md there.
 nlohmann::json run_sweep_job(const SweepJob& job, const RunContext& context, Observer& observer);
+
+/// The same for a plan already read (the bench's tuning); `job.plan` may be empty (then no
+/// plan.yaml is copied into the folder).
+nlohmann::json run_sweep(const SweepPlan& plan, const SweepJob& job, const RunContext& context,
+                         Observer& observer);
 
 std::string sweep_markdown(const nlohmann::json& summary);
 

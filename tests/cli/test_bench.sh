@@ -121,6 +121,20 @@ grep -q '"time_front"' budget/results.json || fail "results.json lacks time_fron
 grep -q 'id="chart-time"' budget/report.html || fail "the report lacks the time chart"
 expect_exit 0 "bench budgets resume" -- "$UNLEARN" bench budget.yaml --out budget
 grep -q '0 cells run now' out.txt || fail "a finished budget bench should run no cell again"
+# outliers() ranks samples with each seed's original: the bench accepts it and makes the split
+# when the retrain is made.
+cat >outliers.yaml <<YAML
+data: $DATA
+model: {arch: small-cnn, width: 0.5}
+recipe: {epochs: 2, batch: 16, lr: 0.05}
+audit: false
+scenarios:
+  - {name: outl, forget: "outliers(0.1)"}
+methods:
+  - {method: finetune, options: {epochs: 1}}
+YAML
+expect_exit 0 "bench outliers()" -- "$UNLEARN" bench outliers.yaml --out outl --quiet
+[ -f outl/cells/outl/finetune/s0/result.json ] || fail "bench outliers() did not run its cell"
 printf 'methods: [{method: psg, space: {lr: [0.1]}}]\nscenarios: [{name: a, forget: "class == 0"}]\n' >bad8.yaml
 expect_exit 2 "space without tune" -- "$UNLEARN" bench bad8.yaml --out bad8
 expect_stderr "space without tune" "needs the plan's 'tune' section"

@@ -14,6 +14,7 @@
 #include "unlearn/methods/random_label.h"
 #include "unlearn/methods/retrain.h"
 #include "unlearn/methods/salun.h"
+#include "unlearn/methods/scar.h"
 #include "unlearn/methods/scrub.h"
 #include "unlearn/methods/ssd.h"
 
@@ -130,6 +131,9 @@ const std::vector<MethodEntry>& method_registry() {
                     "(Zhou et al. 2025)"),
       entry<Salun>("salun",
                    "random labels on the most forget-salient weights only (Fan et al. 2024)"),
+      entry<Scar>("scar",
+                  "pull D_f's features to the nearest other class (Mahalanobis) while distilling "
+                  "the original on D_r (Bonato et al. 2024)"),
   };
   return entries;
 }

@@ -341,9 +341,14 @@ std::vector<ReportSource> load_report_sources(const std::vector<std::string>& pa
       folder = fs::path(p).parent_path();
       if (folder.empty()) folder = ".";
     }
+    // A bench folder's cells, not the trials of its tuning sweeps (tune/), which are judged on
+    // a validation split rather than the test set.
+    const fs::path search =
+        fs::exists(folder / "results.json") && fs::is_directory(folder / "cells") ? folder / "cells"
+                                                                                  : folder;
     std::vector<fs::path> cells;
     std::error_code ec;
-    for (fs::recursive_directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    for (fs::recursive_directory_iterator it(search, ec), end; !ec && it != end; it.increment(ec)) {
       if (it->is_regular_file() && it->path().filename() == "result.json") {
         cells.push_back(it->path());
       }

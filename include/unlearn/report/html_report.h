@@ -22,7 +22,8 @@ struct GoalTolerances {
 
 /// Result files for a report. Each path is a result JSON (forget --report, compose --report,
 /// eval --json), or a folder (or a sweep.json / bench results.json inside one) whose
-/// `result.json` files, found recursively and sorted, are its cells. Labels are file stems, or
+/// `result.json` files, found recursively and sorted, are its cells (a bench folder's under
+/// cells/ only, not its tuning trials). Labels are file stems, or
 /// a cell's folder relative to the given folder. Throws IoError / FormatError naming the file,
 /// and UsageError when a path holds no result.
 std::vector<ReportSource> load_report_sources(const std::vector<std::string>& paths);

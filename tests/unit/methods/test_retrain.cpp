@@ -49,10 +49,28 @@ TEST(Retrain, ASecondRunWithTheSameRecipeComesFromTheCache) {
   auto second = Retrain(tiny_recipe()).run(p.model, p.udata, cache.context(), obs);
   EXPECT_TRUE(second.summary["cache_hit"].get<bool>());
   EXPECT_TRUE(test::same_state(first.model, second.model));
+  // The hit reports the training time measured when the model was trained (time budgets).
+  EXPECT_EQ(second.summary["train_time_s"], first.summary["train_time_s"]);
   // Another seed is another training run.
   auto other = Retrain(tiny_recipe().train_seed(9)).run(p.model, p.udata, cache.context(), obs);
   EXPECT_FALSE(other.summary["cache_hit"].get<bool>());
   EXPECT_FALSE(test::same_state(first.model, other.model));
+}
+
+TEST(Retrain, ACachedModelWithoutItsTrainingTimeIsTrainedAgain) {
+  ScopedCacheDir cache;
+  auto p = make_problem(4);
+  NullObserver obs;
+  auto first = Retrain(tiny_recipe()).run(p.model, p.udata, cache.context(), obs);
+  // As a model cached before the time was kept: the same file without it.
+  const std::string file = first.summary["cache_file"].get<std::string>();
+  Model stored = Model::load(file);
+  stored.spec().provenance.erase("train_time_s");
+  stored.save(file, /*force=*/true);
+  auto second = Retrain(tiny_recipe()).run(p.model, p.udata, cache.context(), obs);
+  EXPECT_FALSE(second.summary["cache_hit"].get<bool>());
+  EXPECT_TRUE(second.summary.contains("train_time_s"));
+  EXPECT_TRUE(test::same_state(first.model, second.model));  // the same deterministic run
 }
 
 TEST(Retrain, InheritsTheRecipeFromTheOriginalsProvenance) {

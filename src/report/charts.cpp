@@ -22,21 +22,11 @@ double number_or_nan(const nlohmann::json& j, const char* key) {
   return j.is_object() && j.contains(key) && j.at(key).is_number() ? j.at(key).get<double>() : kNaN;
 }
 
-std::vector<TableRow> rows_of(const std::vector<ReportSource>& sources) {
-  std::vector<nlohmann::json> results;
-  std::vector<std::string> labels;
-  for (const auto& s : sources) {
-    results.push_back(s.result);
-    labels.push_back(s.label);
-  }
-  return table_rows(results, labels);
-}
-
 /// The reference rows (original, retrain) and the first kFeatured unlearned rows.
 std::vector<TableRow> featured_rows(const std::vector<ReportSource>& sources) {
   std::vector<TableRow> out;
   size_t unlearned = 0;
-  for (auto& r : rows_of(sources)) {
+  for (auto& r : report_rows(sources)) {
     const bool reference = r.role == "original" || r.role == "retrain";
     if (reference || unlearned++ < kFeatured) out.push_back(std::move(r));
   }
@@ -56,7 +46,56 @@ nlohmann::json base_spec(const std::string& name, nlohmann::json rows) {
           {"config", {{"font", "system-ui, sans-serif"}}}};
 }
 
+/// How a scatter with a Pareto front is drawn: its axes, the points' colour and their shape (a
+/// category with its domain and marks), the tooltip, the field the front's line follows, and
+/// the Vega expression of the points whose label is written.
+struct FrontScatter {
+  nlohmann::json x, y, color, tooltip;
+  std::string order_field;
+  std::string shape_field, shape_title;
+  std::vector<std::string> shape_domain, shape_marks;
+  int point_size = 90;
+  std::string label_filter;
+};
+
+/// The spec of `points` (each with `on_front`): a scatter, its front joined by a dashed line.
+nlohmann::json front_scatter_spec(const std::string& name, nlohmann::json points,
+                                  const FrontScatter& f) {
+  auto spec = base_spec(name, std::move(points));
+  spec["width"] = 560;
+  spec["height"] = 320;
+  spec["layer"] = {
+      {{"transform", {{{"filter", "datum.on_front"}}}},
+       {"mark", {{"type", "line"}, {"color", "#888"}, {"strokeDash", {4, 3}}}},
+       {"encoding", {{"x", f.x}, {"y", f.y}, {"order", {{"field", f.order_field}}}}}},
+      {{"mark", {{"type", "point"}, {"filled", true}, {"size", f.point_size}}},
+       {"encoding",
+        {{"x", f.x},
+         {"y", f.y},
+         {"color", f.color},
+         {"shape",
+          {{"field", f.shape_field},
+           {"type", "nominal"},
+           {"title", f.shape_title},
+           {"scale", {{"domain", f.shape_domain}, {"range", f.shape_marks}}}}},
+         {"tooltip", f.tooltip}}}},
+      {{"transform", {{{"filter", f.label_filter}}}},
+       {"mark", {{"type", "text"}, {"dx", 8}, {"dy", -8}, {"align", "left"}, {"fontSize", 11}}},
+       {"encoding", {{"x", f.x}, {"y", f.y}, {"text", {{"field", "label"}}}}}}};
+  return spec;
+}
+
 }  // namespace
+
+std::vector<TableRow> report_rows(const std::vector<ReportSource>& sources) {
+  std::vector<nlohmann::json> results;
+  std::vector<std::string> labels;
+  for (const auto& s : sources) {
+    results.push_back(s.result);
+    labels.push_back(s.label);
+  }
+  return table_rows(results, labels);
+}
 
 TradeoffAxes tradeoff_axes(const nlohmann::json& metrics) {
   TradeoffAxes a;
@@ -75,7 +114,7 @@ TradeoffAxes tradeoff_axes(const nlohmann::json& metrics) {
 }
 
 ChartSpec tradeoff_chart(const std::vector<ReportSource>& sources) {
-  const auto rows = rows_of(sources);
+  const auto rows = report_rows(sources);
   std::vector<double> forget, keep;
   std::vector<size_t> candidates;  // indices into rows of unlearned models
   nlohmann::json points = nlohmann::json::array();
@@ -102,47 +141,34 @@ ChartSpec tradeoff_chart(const std::vector<ReportSource>& sources) {
   if (candidates.empty()) return {nullptr, "no unlearned model has both accuracies"};
   for (size_t k : pareto_front(forget, keep)) points[candidates[k]]["on_front"] = true;
 
-  const nlohmann::json x = {{"field", "forget"},
-                            {"type", "quantitative"},
-                            {"title", forget_name + " (%), lower forgets more"},
-                            {"scale", {{"zero", false}}},
-                            {"axis", {{"format", ".1f"}}}};
-  const nlohmann::json y = {{"field", "keep"},
-                            {"type", "quantitative"},
-                            {"title", keep_name + " (%), higher keeps more"},
-                            {"scale", {{"zero", false}}},
-                            {"axis", {{"format", ".1f"}}}};
-  const nlohmann::json tooltip = {{{"field", "label"}},
-                                  {{"field", "forget"}, {"format", ".2f"}, {"title", forget_name}},
-                                  {{"field", "keep"}, {"format", ".2f"}, {"title", keep_name}}};
-  auto spec = base_spec("tradeoff", points);
-  spec["width"] = 560;
-  spec["height"] = 320;
-  spec["layer"] = {
-      {{"transform", {{{"filter", "datum.on_front"}}}},
-       {"mark", {{"type", "line"}, {"color", "#888"}, {"strokeDash", {4, 3}}}},
-       {"encoding", {{"x", x}, {"y", y}, {"order", {{"field", "forget"}}}}}},
-      {{"mark", {{"type", "point"}, {"filled", true}, {"size", 90}}},
-       {"encoding",
-        {{"x", x},
-         {"y", y},
-         {"color", {{"field", "method"}, {"type", "nominal"}, {"title", "model"}}},
-         {"shape",
-          {{"field", "kind"},
-           {"type", "nominal"},
-           {"title", "kind"},
-           {"scale",
-            {{"domain", {"unlearned", "original", "retrain"}},
-             {"range", {"circle", "square", "cross"}}}}}},
-         {"tooltip", tooltip}}}},
-      {{"transform", {{{"filter", "datum.kind !== 'unlearned' || datum.on_front"}}}},
-       {"mark", {{"type", "text"}, {"dx", 8}, {"dy", -8}, {"align", "left"}, {"fontSize", 11}}},
-       {"encoding", {{"x", x}, {"y", y}, {"text", {{"field", "label"}}}}}}};
+  FrontScatter f;
+  f.x = {{"field", "forget"},
+         {"type", "quantitative"},
+         {"title", forget_name + " (%), lower forgets more"},
+         {"scale", {{"zero", false}}},
+         {"axis", {{"format", ".1f"}}}};
+  f.y = {{"field", "keep"},
+         {"type", "quantitative"},
+         {"title", keep_name + " (%), higher keeps more"},
+         {"scale", {{"zero", false}}},
+         {"axis", {{"format", ".1f"}}}};
+  f.color = {{"field", "method"}, {"type", "nominal"}, {"title", "model"}};
+  f.tooltip = {{{"field", "label"}},
+               {{"field", "forget"}, {"format", ".2f"}, {"title", forget_name}},
+               {{"field", "keep"}, {"format", ".2f"}, {"title", keep_name}}};
+  f.order_field = "forget";
+  f.shape_field = "kind";
+  f.shape_title = "kind";
+  f.shape_domain = {"unlearned", "original", "retrain"};
+  f.shape_marks = {"circle", "square", "cross"};
+  f.point_size = 90;
+  f.label_filter = "datum.kind !== 'unlearned' || datum.on_front";
+  const auto spec = front_scatter_spec("tradeoff", points, f);
   return {spec, ""};
 }
 
 ChartSpec time_chart(const std::vector<ReportSource>& sources) {
-  const auto rows = rows_of(sources);
+  const auto rows = report_rows(sources);
   std::vector<double> time, closeness;
   nlohmann::json points = nlohmann::json::array();
   for (const auto& r : rows) {
@@ -167,41 +193,28 @@ ChartSpec time_chart(const std::vector<ReportSource>& sources) {
   if (points.size() < 2)
     return {nullptr, "fewer than two unlearned models have a time and an Avg-gap"};
   for (size_t k : pareto_front(time, closeness)) points[k]["on_front"] = true;
-  const nlohmann::json x = {{"field", "time_s"},
-                            {"type", "quantitative"},
-                            {"title", "unlearning time (s, log scale)"},
-                            {"scale", {{"type", "log"}}}};
-  const nlohmann::json y = {{"field", "avg_gap"},
-                            {"type", "quantitative"},
-                            {"title", "Avg-gap to the retrain (points), lower is closer"},
-                            {"axis", {{"format", ".1f"}}}};
-  const nlohmann::json tooltip = {{{"field", "label"}},
-                                  {{"field", "time_s"}, {"format", ".2f"}, {"title", "time (s)"}},
-                                  {{"field", "avg_gap"}, {"format", ".2f"}, {"title", "Avg-gap"}},
-                                  {{"field", "budget"}}};
-  auto spec = base_spec("time", points);
-  spec["width"] = 560;
-  spec["height"] = 320;
-  spec["layer"] = {
-      {{"transform", {{{"filter", "datum.on_front"}}}},
-       {"mark", {{"type", "line"}, {"color", "#888"}, {"strokeDash", {4, 3}}}},
-       {"encoding", {{"x", x}, {"y", y}, {"order", {{"field", "time_s"}}}}}},
-      {{"mark", {{"type", "point"}, {"filled", true}, {"size", 80}}},
-       {"encoding",
-        {{"x", x},
-         {"y", y},
-         {"color", {{"field", "method"}, {"type", "nominal"}, {"title", "method"}}},
-         {"shape",
-          {{"field", "budget"},
-           {"type", "nominal"},
-           {"title", "time budget"},
-           {"scale",
-            {{"domain", {"no budget", "kept to its budget", "over its budget"}},
-             {"range", {"circle", "triangle-up", "cross"}}}}}},
-         {"tooltip", tooltip}}}},
-      {{"transform", {{{"filter", "datum.on_front"}}}},
-       {"mark", {{"type", "text"}, {"dx", 8}, {"dy", -8}, {"align", "left"}, {"fontSize", 11}}},
-       {"encoding", {{"x", x}, {"y", y}, {"text", {{"field", "label"}}}}}}};
+  FrontScatter f;
+  f.x = {{"field", "time_s"},
+         {"type", "quantitative"},
+         {"title", "unlearning time (s, log scale)"},
+         {"scale", {{"type", "log"}}}};
+  f.y = {{"field", "avg_gap"},
+         {"type", "quantitative"},
+         {"title", "Avg-gap to the retrain (points), lower is closer"},
+         {"axis", {{"format", ".1f"}}}};
+  f.color = {{"field", "method"}, {"type", "nominal"}, {"title", "method"}};
+  f.tooltip = {{{"field", "label"}},
+               {{"field", "time_s"}, {"format", ".2f"}, {"title", "time (s)"}},
+               {{"field", "avg_gap"}, {"format", ".2f"}, {"title", "Avg-gap"}},
+               {{"field", "budget"}}};
+  f.order_field = "time_s";
+  f.shape_field = "budget";
+  f.shape_title = "time budget";
+  f.shape_domain = {"no budget", "kept to its budget", "over its budget"};
+  f.shape_marks = {"circle", "triangle-up", "cross"};
+  f.point_size = 80;
+  f.label_filter = "datum.on_front";
+  const auto spec = front_scatter_spec("time", points, f);
   return {spec, ""};
 }
 
@@ -281,7 +294,7 @@ ChartSpec convergence_chart(const std::vector<ReportSource>& sources) {
   nlohmann::json points = nlohmann::json::array();
   std::set<std::string> present;
   size_t drawn = 0;
-  for (const auto& r : rows_of(sources)) {
+  for (const auto& r : report_rows(sources)) {
     if (r.role == "original" || r.role == "retrain" || drawn >= kFeatured) continue;
     const auto& trace = sources[r.result].result.value("trace", nlohmann::json::array());
     if (!trace.is_array() || trace.empty()) continue;

@@ -124,17 +124,11 @@ std::string verdict_cell(const std::string& text) {
 }
 
 std::string headline_table(const std::vector<ReportSource>& sources, const GoalTolerances& tol) {
-  std::vector<nlohmann::json> results;
-  std::vector<std::string> labels;
-  for (const auto& s : sources) {
-    results.push_back(s.result);
-    labels.push_back(s.label);
-  }
   std::ostringstream h;
   h << "<table class=\"headline\"><thead><tr><th>model</th><th>UA</th><th>RA</th><th>TA</th>"
        "<th>FTA</th><th>RTA</th><th>MIA-efficacy</th><th>Avg-gap</th><th>time (s)</th>"
        "<th>goal: suppress</th><th>goal: match-retrain</th></tr></thead><tbody>\n";
-  for (const auto& r : table_rows(results, labels)) {
+  for (const auto& r : report_rows(sources)) {
     const auto& m = r.entry.value("metrics", nlohmann::json::object());
     h << "<tr data-role=\"" << r.role << "\" data-source=\"" << r.result << "\"><th>"
       << escape_html(r.name) << "</th>";
@@ -146,7 +140,7 @@ std::string headline_table(const std::vector<ReportSource>& sources, const GoalT
         r.name, "time_s",
         r.time_s.is_number() ? r.time_s.get<double>() : std::numeric_limits<double>::quiet_NaN(),
         1);
-    const auto [suppress, match] = verdicts(r, results[r.result], tol);
+    const auto [suppress, match] = verdicts(r, sources[r.result].result, tol);
     h << verdict_cell(suppress) << verdict_cell(match) << "</tr>\n";
   }
   h << "</tbody></table>\n<p class=\"note\">Accuracies and MIA-efficacy in percent. Time: "
@@ -164,13 +158,7 @@ std::string headline_table(const std::vector<ReportSource>& sources, const GoalT
 /// The depth audits of every row that has them: the forget side after each audit, the depth gap
 /// and the audits' time. Empty when no row has audits.
 std::string audit_table_html(const std::vector<ReportSource>& sources) {
-  std::vector<nlohmann::json> results;
-  std::vector<std::string> labels;
-  for (const auto& s : sources) {
-    results.push_back(s.result);
-    labels.push_back(s.label);
-  }
-  const auto rows = table_rows(results, labels);
+  const auto rows = report_rows(sources);
   if (std::none_of(rows.begin(), rows.end(),
                    [](const TableRow& r) { return r.entry.contains("audits"); })) {
     return "";

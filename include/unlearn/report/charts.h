@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "unlearn/report/result.h"
+
 namespace unlearn {
 
 /// A result file in a report, with the label that tells it apart from the others.
@@ -14,6 +16,10 @@ struct ReportSource {
   std::string label;
   nlohmann::json result;
 };
+
+/// table_rows of the sources' results, under their labels: the rows every table and chart of the
+/// report draws from (TableRow::result indexes `sources`).
+std::vector<TableRow> report_rows(const std::vector<ReportSource>& sources);
 
 /// A chart, or (spec null) the reason there is none.
 struct ChartSpec {

@@ -14,6 +14,12 @@
 
 namespace unlearn {
 
+Deadline deadline_after(double seconds) {
+  return std::chrono::steady_clock::now() +
+         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+             std::chrono::duration<double>(seconds));
+}
+
 DataParallelGroup* RunContext::group() const {
   return data_parallel_ && data_parallel_->size() > 1 ? data_parallel_.get() : nullptr;
 }

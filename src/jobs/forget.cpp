@@ -70,9 +70,7 @@ RunContext method_context(const ForgetJob& job, const RunContext& context) {
         "--time-budget: not available in a data-parallel run (each rank would fit "
         "a different number of steps)");
   }
-  const auto budget = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(job.time_budget_s));
-  return RunContext(context).deadline(std::chrono::steady_clock::now() + budget);
+  return RunContext(context).deadline(deadline_after(job.time_budget_s));
 }
 
 /// result.time_budget: the budget, the time used and whether the run kept to it.

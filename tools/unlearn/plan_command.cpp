@@ -1,6 +1,5 @@
 #include "plan_command.h"
 
-#include <chrono>
 #include <cstdio>
 
 #include "console.h"
@@ -31,11 +30,7 @@ CLI::App* add_plan_command(CLI::App& app, const PlanCommand& command,
                 [&](const RunContext& context, dist::GlooGroup* group) {
                   run->group = group;
                   run->html = !*no_report;
-                  if (*stop_after > 0) {
-                    run->stop_by = std::chrono::steady_clock::now() +
-                                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                       std::chrono::duration<double>(*stop_after * 60));
-                  }
+                  if (*stop_after > 0) run->stop_by = deadline_after(*stop_after * 60);
                   ConsoleObserver observer(common->quiet);
                   const nlohmann::json summary = job(context, observer);
                   if (common->quiet) return;

@@ -15,8 +15,12 @@ namespace unlearn {
 
 class DataParallelGroup;  // core/data_parallel.h
 
-/// The wall-clock time by which a method stops updating (forget --time-budget).
+/// The wall-clock time by which a method stops updating (forget --time-budget), or a plan stops
+/// starting cells (--stop-after).
 using Deadline = std::optional<std::chrono::steady_clock::time_point>;
+
+/// The deadline `seconds` from now.
+Deadline deadline_after(double seconds);
 
 /// Where and how a computation runs, and with whom. Everything a library call needs to know about
 /// its surroundings arrives here or in its own options struct; nothing is read from process-wide

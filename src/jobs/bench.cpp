@@ -376,7 +376,7 @@ std::vector<std::string> make_references(const BenchPlan& plan, const DataBundle
 }
 
 /// The retrain's training time in seconds, as its result records it. Throws Error when it
-/// records none: a retrain reused from a model cache made before the time was kept.
+/// records none: a retrain made before the time was kept (a cache hit now always has it).
 double retrain_seconds(const BenchFiles& files, const std::string& scenario, uint64_t seed) {
   const std::string path = files.retrain_result(scenario, seed);
   const auto gold = read_json_or_null(path);
@@ -385,9 +385,8 @@ double retrain_seconds(const BenchFiles& files, const std::string& scenario, uin
   if (!summary.contains("train_time_s") || !summary["train_time_s"].is_number()) {
     throw Error(detail::concat("bench: budgets are shares of the retrain's training time, and ",
                                path,
-                               " records none (method.summary.train_time_s; a retrain "
-                               "reused from an older model cache). Delete it and its .pt, and "
-                               "clear the model cache, to retrain"));
+                               " records none (method.summary.train_time_s; a retrain made "
+                               "before it was recorded). Delete it and its .pt to retrain"));
   }
   return summary["train_time_s"].get<double>();
 }

@@ -245,10 +245,11 @@ void budget_tables(std::ostringstream& md, const nlohmann::json& aggregate,
   }
 }
 
-/// The time-Avg-gap Pareto front's line (time_avg_gap_front).
+/// The time-Avg-gap Pareto front's line, from results.json's `time_front` (time_avg_gap_front).
 void time_front_line(std::ostringstream& md, const nlohmann::json& aggregate,
                      const std::string& scenario) {
-  const nlohmann::json front = time_avg_gap_front(aggregate, scenario);
+  const nlohmann::json front = aggregate.value("time_front", nlohmann::json::object())
+                                   .value(scenario, nlohmann::json::array());
   if (front.size() < 2) return;
   md << "\nPareto front of unlearning time and Avg-gap (means over seeds; no point is both faster "
         "and closer to the retrain): ";
@@ -310,13 +311,9 @@ void forgetting_quality_line(std::ostringstream& md, const nlohmann::json& aggre
 nlohmann::json time_avg_gap_front(const nlohmann::json& aggregate, const std::string& scenario) {
   // Mean time and Avg-gap per row label: the retrain at its training time, every method at its
   // own plan and at each budget (not the retrain method's cells, whose time is a cache read).
-  std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> points;
-  std::vector<std::string> order;
+  ScenarioRows points;
   const auto add = [&](const std::string& label, const nlohmann::json& v) {
-    if (!v.contains("time_s") || !v.contains("avg_gap")) return;
-    if (!points.count(label)) order.push_back(label);
-    points[label].first.push_back(v["time_s"].get<double>());
-    points[label].second.push_back(v["avg_gap"].get<double>());
+    if (v.contains("time_s") && v.contains("avg_gap")) points.add(label, v);
   };
   for (const auto& r : aggregate["references"]) {
     if (r["scenario"] == scenario && r["role"] == "retrain") add("(retrain)", r["values"]);
@@ -326,10 +323,11 @@ nlohmann::json time_avg_gap_front(const nlohmann::json& aggregate, const std::st
       add(c["label"], c["values"]);
     }
   }
+  const std::vector<std::string>& order = points.order;
   std::vector<double> time, closeness;
   for (const auto& label : order) {
-    time.push_back(stats_of(points[label].first).mean);
-    closeness.push_back(-stats_of(points[label].second).mean);  // higher is better
+    time.push_back(points.mean_of(label, "time_s"));
+    closeness.push_back(-points.mean_of(label, "avg_gap"));  // higher is better
   }
   std::vector<size_t> front = pareto_front(time, closeness);
   std::sort(front.begin(), front.end(), [&](size_t a, size_t b) { return time[a] < time[b]; });

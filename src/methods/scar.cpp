@@ -8,6 +8,7 @@
 #include "unlearn/core/data_parallel.h"
 #include "unlearn/core/error.h"
 #include "unlearn/methods/scrub.h"
+#include "unlearn/metrics/evaluator.h"
 #include "unlearn/train/batches.h"
 
 namespace unlearn {
@@ -98,14 +99,9 @@ MethodResult Scar::run(const Model& original, const UnlearnData& data, const Run
     const auto order = torch::randperm(data.retain.numel(), generator, torch::kLong);
     const auto rows = data.retain.index_select(
         0, order.slice(0, 0, std::min(o.stat_samples(), data.retain.numel())));
-    torch::NoGradGuard no_grad;
-    std::vector<torch::Tensor> parts;
-    for (int64_t start = 0; start < rows.numel(); start += 256) {
-      const auto batch = rows.slice(0, start, start + 256);
-      parts.push_back(teacher.embed(data.inputs.index_select(0, batch).to(device)).cpu());
-    }
-    stats = class_statistics(torch::cat(parts), data.labels.index_select(0, rows),
-                             original.num_classes(), o.shrinkage());
+    stats =
+        class_statistics(predict_features(teacher, data.inputs.index_select(0, rows), 256),
+                         data.labels.index_select(0, rows), original.num_classes(), o.shrinkage());
     UNLEARN_CHECK(stats.present.sum().item<int64_t>() >= 1, name(),
                   ": no class has two retain samples for its statistics");
   }
@@ -132,23 +128,14 @@ MethodResult Scar::run(const Model& original, const UnlearnData& data, const Run
         const int64_t nf = f.x.size(0);
         // One forward pass over both, so that training-mode batch norm sees mixed batches.
         const auto features = model.embed(torch::cat({f.x, r.x}));
-        const auto forget_features = features.slice(0, 0, nf);
-        torch::Tensor nearest;
-        {
-          torch::NoGradGuard no_grad;
-          auto d = mahalanobis_distances(forget_features.detach(), stats);
-          d.scatter_(1, f.y.unsqueeze(1), std::numeric_limits<double>::infinity());
-          nearest = d.argmin(1);
-        }
-        // The distance to each sample's nearest other class, differentiable in the features.
-        const auto diff =
-            forget_features.to(torch::kFloat64) - stats.means.index_select(0, nearest);
-        const auto inverse = stats.inverses.index_select(0, nearest);
-        const auto pull = (torch::einsum("nd,nde->ne", {diff, inverse}) * diff)
-                              .sum(1)
-                              .clamp_min(1e-12)
-                              .sqrt()
-                              .mean();
+        // Each forget sample's distance to its nearest class other than its own, differentiable
+        // in the features; the choice of that class is not.
+        const auto distances = mahalanobis_distances(features.slice(0, 0, nf), stats);
+        const auto nearest =
+            distances.detach()
+                .scatter(1, f.y.unsqueeze(1), std::numeric_limits<double>::infinity())
+                .argmin(1, /*keepdim=*/true);
+        const auto pull = distances.gather(1, nearest).mean();
         torch::Tensor teacher_logits;
         {
           torch::NoGradGuard no_grad;

@@ -1,3 +1,4 @@
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -41,7 +42,8 @@ TEST(ScarStatistics, MahalanobisDistancesMatchAHandComputation) {
 }
 
 TEST(ScarStatistics, ShrinkageGivesAnInverseWithFewerSamplesThanDimensions) {
-  const auto features = torch::randn({3, 8}, torch::kFloat64);
+  auto generator = at::detail::createCPUGenerator(7);
+  const auto features = torch::randn({3, 8}, generator, torch::kFloat64);
   const auto labels = torch::zeros({3}, torch::kLong);
   const ClassStatistics s = class_statistics(features, labels, 1, 3.0);
   const auto d = mahalanobis_distances(features, s);
